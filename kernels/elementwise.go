@@ -1,0 +1,6 @@
+package kernels
+
+// elemKernels holds one path's element-wise kernels.
+type elemKernels struct{}
+
+var genericElem = elemKernels{}

@@ -1,0 +1,365 @@
+package kernels
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// Op says how a GEMM operand is used: as stored, or transposed.
+type Op uint8
+
+const (
+	NoTrans Op = iota // use the matrix as stored
+	Trans             // use its transpose
+)
+
+func (o Op) String() string {
+	if o == Trans {
+		return "T"
+	}
+	return "N"
+}
+
+// Gemm computes C = alpha·op(A)·op(B) + beta·C on row-major float32
+// matrices, with BLAS semantics: op(A) is m×k, op(B) is k×n, C is m×n; lda,
+// ldb and ldc are the distances between rows as stored. beta = 0 overwrites
+// C without reading it, and alpha = 0 leaves A and B unread.
+// It allocates nothing once warm and splits large products across
+// Threads() goroutines with a result independent of the thread count.
+// It panics, like a BLAS, on negative sizes or operands too short for them.
+func Gemm(tA, tB Op, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	checkMatrix("A", tA, m, k, a, lda)
+	checkMatrix("B", tB, k, n, b, ldb)
+	checkMatrix("C", NoTrans, m, n, c, ldc)
+	g := gemmArgs{tA: tA, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+		b: operandB{op: tB, data: b, ld: ldb}, beta: beta, c: outC{data: c, ld: ldc}}
+	g.run()
+}
+
+// GemmPacked computes C = alpha·op(A)·B + beta·C where B (k×n) is held in
+// packed form, so that a matrix used by many products (a layer's weights) is
+// packed once instead of on every call. m is the number of rows of op(A).
+func GemmPacked(tA Op, m int, alpha float32, a []float32, lda int, b *PackedB, beta float32, c []float32, ldc int) {
+	checkMatrix("A", tA, m, b.k, a, lda)
+	checkMatrix("C", NoTrans, m, b.n, c, ldc)
+	g := gemmArgs{tA: tA, m: m, n: b.n, k: b.k, alpha: alpha, a: a, lda: lda,
+		b: operandB{packed: b}, beta: beta, c: outC{data: c, ld: ldc}}
+	g.run()
+}
+
+// GemmToPacked computes C = alpha·op(A)·op(B) + beta·C where C is a PackedB
+// (C.K()×C.N()) and k is the inner dimension: the gradient of a packed weight
+// matrix is produced directly in the layout of the weights.
+func GemmToPacked(tA, tB Op, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c *PackedB) {
+	m, n := c.k, c.n
+	checkMatrix("A", tA, m, k, a, lda)
+	checkMatrix("B", tB, k, n, b, ldb)
+	g := gemmArgs{tA: tA, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+		b: operandB{op: tB, data: b, ld: ldb}, beta: beta,
+		c: outC{data: c.data, ld: packWidth, panelStride: m * packWidth}}
+	g.run()
+}
+
+// checkMatrix panics unless data holds an r×c matrix op(X) stored with row
+// distance ld.
+func checkMatrix(name string, op Op, r, c int, data []float32, ld int) {
+	if r < 0 || c < 0 {
+		panic(fmt.Sprintf("kernels: negative size %d×%d for %s", r, c, name))
+	}
+	if op == Trans {
+		r, c = c, r
+	}
+	if ld < max(1, c) {
+		panic(fmt.Sprintf("kernels: leading dimension %d of %s is less than its row length %d", ld, name, c))
+	}
+	if r > 0 && c > 0 && len(data) < (r-1)*ld+c {
+		panic(fmt.Sprintf("kernels: %s holds %d elements, a %d×%d matrix with leading dimension %d needs %d",
+			name, len(data), r, c, ld, (r-1)*ld+c))
+	}
+}
+
+// operandB is op(B): either a packed matrix or a plain one.
+type operandB struct {
+	packed *PackedB
+	op     Op
+	data   []float32
+	ld     int
+}
+
+// outC addresses C: row-major (panelStride 0), or packed in panels of
+// packWidth columns, panelStride apart, with rows ld = packWidth apart.
+type outC struct {
+	data        []float32
+	ld          int
+	panelStride int
+}
+
+func (c *outC) at(i, j int) int {
+	if c.panelStride == 0 {
+		return i*c.ld + j
+	}
+	return (j/packWidth)*c.panelStride + i*c.ld + j%packWidth
+}
+
+type gemmArgs struct {
+	tA          Op
+	m, n, k     int
+	alpha, beta float32
+	a           []float32
+	lda         int
+	b           operandB
+	c           outC
+}
+
+func (g *gemmArgs) run() {
+	if g.m == 0 || g.n == 0 {
+		return
+	}
+	if g.k == 0 || g.alpha == 0 {
+		g.scaleC()
+		return
+	}
+	im := active.Load()
+	parts, byCols := g.split(im)
+	if parts == 1 {
+		w := getWorkspace()
+		w.gemm(im, g, 0, g.m, 0, g.n)
+		putWorkspace(w)
+		return
+	}
+	workers.run(im, g, parts, byCols)
+}
+
+// scaleC sets C = beta·C (beta 0: zero, whatever C held).
+func (g *gemmArgs) scaleC() {
+	if g.beta == 1 {
+		return
+	}
+	for i := 0; i < g.m; i++ {
+		for j := 0; j < g.n; j++ {
+			x := &g.c.data[g.c.at(i, j)]
+			if g.beta == 0 {
+				*x = 0
+			} else {
+				*x *= g.beta
+			}
+		}
+	}
+}
+
+// Threads returns how many goroutines a large product is split across.
+func Threads() int {
+	if t := int(threads.Load()); t > 0 {
+		return t
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+// SetThreads sets how many goroutines a large product is split across
+// (0: GOMAXPROCS) and returns a function that restores the previous setting.
+// Results are bit-for-bit the same for every setting.
+func SetThreads(n int) (restore func()) {
+	prev := threads.Swap(int32(max(n, 0)))
+	return func() { threads.Store(prev) }
+}
+
+var threads atomic.Int32
+
+// minFlopsPerThread keeps small products on one goroutine, where waking
+// another costs more than it saves.
+const minFlopsPerThread = 1 << 22
+
+// split chooses how many stripes of C to compute in parallel, and whether
+// they are column stripes (else row stripes). Stripe edges fall on multiples
+// of the packed panel width or of MR, so every C element is computed by the
+// same tile and the same kernel call whatever the split.
+func (g *gemmArgs) split(im *impl) (parts int, byCols bool) {
+	t := Threads()
+	flops := 2 * float64(g.m) * float64(g.n) * float64(g.k)
+	t = min(t, int(flops/minFlopsPerThread))
+	if t <= 1 {
+		return 1, false
+	}
+	colPanels := (g.n + packWidth - 1) / packWidth
+	rowPanels := (g.m + im.mr - 1) / im.mr
+	if colPanels >= rowPanels {
+		return min(t, colPanels), true
+	}
+	return min(t, rowPanels), false
+}
+
+// stripe returns the bounds of stripe s of parts over total items in units
+// of unit.
+func stripe(s, parts, total, unit int) (lo, hi int) {
+	units := (total + unit - 1) / unit
+	lo = min(total, s*units/parts*unit)
+	hi = min(total, (s+1)*units/parts*unit)
+	return lo, hi
+}
+
+// workspace holds one goroutine's packing buffers, sized once for every path.
+type workspace struct {
+	a, b []float32
+	tile []float32
+}
+
+var wsSize = func() (a, b, tile int) {
+	for _, im := range impls {
+		a = max(a, im.mc*im.kc)
+		b = max(b, im.kc*((im.nc+packWidth-1)/packWidth*packWidth))
+		tile = max(tile, im.mr*im.nr)
+	}
+	return
+}
+
+func newWorkspace() *workspace {
+	a, b, t := wsSize()
+	return &workspace{a: make([]float32, a), b: make([]float32, b), tile: make([]float32, t)}
+}
+
+var freeWorkspaces struct {
+	sync.Mutex
+	list []*workspace
+}
+
+func getWorkspace() *workspace {
+	f := &freeWorkspaces
+	f.Lock()
+	defer f.Unlock()
+	if n := len(f.list); n > 0 {
+		w := f.list[n-1]
+		f.list = f.list[:n-1]
+		return w
+	}
+	return newWorkspace()
+}
+
+func putWorkspace(w *workspace) {
+	f := &freeWorkspaces
+	f.Lock()
+	f.list = append(f.list, w)
+	f.Unlock()
+}
+
+// gemm computes the block C[i0:i1, j0:j1] in the Goto/BLIS loop order:
+// B blocks kc×nc (packed once, reused by every A block), A blocks mc×kc
+// (packed, L2-resident), then the register tiles.
+func (w *workspace) gemm(im *impl, g *gemmArgs, i0, i1, j0, j1 int) {
+	mr, nr := im.mr, im.nr
+	for jc := j0; jc < j1; jc += im.nc {
+		nc := min(im.nc, j1-jc)
+		for pc := 0; pc < g.k; pc += im.kc {
+			kc := min(im.kc, g.k-pc)
+			beta := g.beta
+			if pc > 0 {
+				beta = 1
+			}
+			// bAt(j) is the offset of column jc+j of this B block; rows
+			// are packWidth apart.
+			var bData []float32
+			var bBase, bPanel int
+			if pb := g.b.packed; pb != nil {
+				bData, bBase, bPanel = pb.data, (jc/packWidth)*pb.k*packWidth+pc*packWidth, pb.k*packWidth
+			} else {
+				packB(w.b, g.b.op, g.b.data, g.b.ld, pc, kc, jc, nc)
+				bData, bBase, bPanel = w.b, 0, kc*packWidth
+			}
+			for ic := i0; ic < i1; ic += im.mc {
+				mc := min(im.mc, i1-ic)
+				packA(w.a, g.tA, g.a, g.lda, ic, mc, pc, kc, mr)
+				for jr := 0; jr < nc; jr += nr {
+					cols := min(nr, nc-jr)
+					bOff := bBase + (jr/packWidth)*bPanel + jr%packWidth
+					for ir := 0; ir < mc; ir += mr {
+						rows := min(mr, mc-ir)
+						aPanel := &w.a[(ir/mr)*kc*mr]
+						ci := g.c.at(ic+ir, jc+jr)
+						if cols == nr {
+							im.kernel(rows, kc, aPanel, &bData[bOff], packWidth, &g.c.data[ci], g.c.ld, g.alpha, beta)
+							continue
+						}
+						// Edge tile: compute a whole tile aside, then merge
+						// the columns that exist.
+						im.kernel(rows, kc, aPanel, &bData[bOff], packWidth, &w.tile[0], nr, 1, 0)
+						for i := 0; i < rows; i++ {
+							row := g.c.data[g.c.at(ic+ir+i, jc+jr):][:cols]
+							t := w.tile[i*nr : i*nr+cols]
+							if beta == 0 {
+								for j := range row {
+									row[j] = g.alpha * t[j]
+								}
+							} else {
+								for j := range row {
+									row[j] = g.alpha*t[j] + beta*row[j]
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// packA copies op(A)[i0:i0+mc, p0:p0+kc] into dst as micro-panels of mr
+// rows: panel q holds element (q*mr+i, p) at q*kc*mr + p*mr + i. Rows past
+// mc are zero.
+func packA(dst []float32, op Op, a []float32, lda, i0, mc, p0, kc, mr int) {
+	for q := 0; q*mr < mc; q++ {
+		rows := min(mr, mc-q*mr)
+		d := dst[q*kc*mr : (q+1)*kc*mr]
+		if op == NoTrans {
+			for i := 0; i < rows; i++ {
+				src := a[(i0+q*mr+i)*lda+p0:][:kc]
+				for p, v := range src {
+					d[p*mr+i] = v
+				}
+			}
+		} else {
+			for p := 0; p < kc; p++ {
+				copy(d[p*mr:p*mr+rows], a[(p0+p)*lda+i0+q*mr:][:rows])
+			}
+		}
+		if rows < mr {
+			for p := 0; p < kc; p++ {
+				clear(d[p*mr+rows : p*mr+mr])
+			}
+		}
+	}
+}
+
+// packB copies op(B)[p0:p0+kc, j0:j0+nc] into dst as panels of packWidth
+// columns: panel q holds element (p, q*packWidth+j) at q*kc*packWidth +
+// p*packWidth + j. Columns past nc are zero.
+func packB(dst []float32, op Op, b []float32, ldb, p0, kc, j0, nc int) {
+	for q := 0; q*packWidth < nc; q++ {
+		cols := min(packWidth, nc-q*packWidth)
+		d := dst[q*kc*packWidth : (q+1)*kc*packWidth]
+		packPanel(d, op, b, ldb, p0, kc, j0+q*packWidth, cols)
+	}
+}
+
+// packPanel fills one panel of packWidth columns (cols of them from B).
+func packPanel(d []float32, op Op, b []float32, ldb, p0, kc, j0, cols int) {
+	if op == NoTrans {
+		for p := 0; p < kc; p++ {
+			row := d[p*packWidth : p*packWidth+packWidth]
+			copy(row, b[(p0+p)*ldb+j0:][:cols])
+			clear(row[cols:])
+		}
+		return
+	}
+	for j := 0; j < cols; j++ {
+		src := b[(j0+j)*ldb+p0:][:kc]
+		for p, v := range src {
+			d[p*packWidth+j] = v
+		}
+	}
+	if cols < packWidth {
+		for p := 0; p < kc; p++ {
+			clear(d[p*packWidth+cols : p*packWidth+packWidth])
+		}
+	}
+}
