@@ -49,6 +49,19 @@ func GemmPacked(tA Op, m int, alpha float32, a []float32, lda int, b *PackedB, b
 	g.run()
 }
 
+// GemmPackedT computes C = alpha·op(A)·Pᵀ + beta·C where P (n×k as
+// packed, so Pᵀ is k×n) is a packed matrix: the backward product of a layer
+// whose weights are kept packed for the forward one. It packs Pᵀ on every
+// call, which pays for the small matrices it is meant for.
+func GemmPackedT(tA Op, m int, alpha float32, a []float32, lda int, p *PackedB, beta float32, c []float32, ldc int) {
+	n, k := p.k, p.n
+	checkMatrix("A", tA, m, k, a, lda)
+	checkMatrix("C", NoTrans, m, n, c, ldc)
+	g := gemmArgs{tA: tA, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+		b: operandB{packedT: p}, beta: beta, c: outC{data: c, ld: ldc}}
+	g.run()
+}
+
 // GemmToPacked computes C = alpha·op(A)·op(B) + beta·C where C is a PackedB
 // (C.K()×C.N()) and k is the inner dimension: the gradient of a packed weight
 // matrix is produced directly in the layout of the weights.
@@ -80,9 +93,10 @@ func checkMatrix(name string, op Op, r, c int, data []float32, ld int) {
 	}
 }
 
-// operandB is op(B): either a packed matrix or a plain one.
+// operandB is op(B): a packed matrix, the transpose of one, or a plain one.
 type operandB struct {
-	packed *PackedB
+	packed  *PackedB
+	packedT *PackedB
 	op     Op
 	data   []float32
 	ld     int
@@ -262,6 +276,9 @@ func (w *workspace) gemm(im *impl, g *gemmArgs, i0, i1, j0, j1 int) {
 			var bBase, bPanel int
 			if pb := g.b.packed; pb != nil {
 				bData, bBase, bPanel = pb.data, (jc/packWidth)*pb.k*packWidth+pc*packWidth, pb.k*packWidth
+			} else if pt := g.b.packedT; pt != nil {
+				packBFromPackedT(w.b, pt, pc, kc, jc, nc)
+				bData, bBase, bPanel = w.b, 0, kc*packWidth
 			} else {
 				packB(w.b, g.b.op, g.b.data, g.b.ld, pc, kc, jc, nc)
 				bData, bBase, bPanel = w.b, 0, kc*packWidth
@@ -338,6 +355,23 @@ func packB(dst []float32, op Op, b []float32, ldb, p0, kc, j0, nc int) {
 		cols := min(packWidth, nc-q*packWidth)
 		d := dst[q*kc*packWidth : (q+1)*kc*packWidth]
 		packPanel(d, op, b, ldb, p0, kc, j0+q*packWidth, cols)
+	}
+}
+
+// packBFromPackedT is packB for B = Pᵀ: element (p, j) of B is P(j, p),
+// found in P's panel p/packWidth, row j.
+func packBFromPackedT(dst []float32, pt *PackedB, p0, kc, j0, nc int) {
+	for q := 0; q*packWidth < nc; q++ {
+		cols := min(packWidth, nc-q*packWidth)
+		d := dst[q*kc*packWidth : (q+1)*kc*packWidth]
+		for p := 0; p < kc; p++ {
+			row := d[p*packWidth : p*packWidth+packWidth]
+			src := pt.data[((p0+p)/packWidth)*pt.k*packWidth+(p0+p)%packWidth:]
+			for j := 0; j < cols; j++ {
+				row[j] = src[(j0+q*packWidth+j)*packWidth]
+			}
+			clear(row[cols:])
+		}
 	}
 }
 

@@ -327,6 +327,26 @@ func TestGemmPacked(t *testing.T) {
 							require.Equal(t, math.Float32bits(want[i*o.ldc+j]), math.Float32bits(pc.At(i, j)), "GemmToPacked %v [%d,%d]", gc, i, j)
 						}
 					}
+					// Pᵀ as the B operand: C' = A'·Pᵀ with A' m×n... use the
+					// transpose of pb: (k×n)ᵀ = n×k, so A' is m2×n.
+					if n > 0 {
+						m2 := 7
+						a2 := make([]float32, m2*n)
+						for i := range a2 {
+							a2[i] = rng.Float32() - 0.5
+						}
+						bt := make([]float32, n*max(k, 1)) // pbᵀ as a plain n×k matrix
+						for p := 0; p < k; p++ {
+							for j := 0; j < n; j++ {
+								bt[j*max(k, 1)+p] = pb.At(p, j)
+							}
+						}
+						want2 := make([]float32, m2*max(k, 1))
+						got2 := make([]float32, m2*max(k, 1))
+						Gemm(NoTrans, NoTrans, m2, k, n, 1, a2, n, bt, max(k, 1), 0, want2, max(k, 1))
+						GemmPackedT(NoTrans, m2, 1, a2, n, pb, 0, got2, max(k, 1))
+						requireSameBits(t, want2, got2, "GemmPackedT "+gc.String())
+					}
 					// Unpack round trip.
 					if k > 0 && n > 0 {
 						ld := n + 2
