@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"sync/atomic"
+	"time"
 )
 
 // EnvVar names the environment variable that forces a kernel path at start,
@@ -103,4 +104,24 @@ func PeakLoop(name string, iters int) (flops float64) {
 	}
 	im.peak(iters)
 	return float64(iters) * float64(im.peakFlops)
+}
+
+// MeasurePeak runs the named path's peak loop for about d and returns the
+// GFLOP/s it reached on this goroutine's core (0 for a path without one),
+// so that benchmarks can state their speed as a share of the peak measured
+// in the same run.
+func MeasurePeak(name string, d time.Duration) float64 {
+	iters := 1 << 10
+	for {
+		start := time.Now()
+		flops := PeakLoop(name, iters)
+		el := time.Since(start)
+		if flops == 0 {
+			return 0
+		}
+		if el >= d {
+			return flops / el.Seconds() / 1e9
+		}
+		iters *= 2
+	}
 }

@@ -67,3 +67,14 @@ func (p *PackedB) Unpack(op Op, dst []float32, ld int) {
 		}
 	}
 }
+
+// PackedBOf views data, in the layout of Data, as a k×n packed matrix (it
+// panics unless len(data) is the packed size), so optimizer state kept
+// beside packed weights can be unpacked the same way.
+func PackedBOf(k, n int, data []float32) *PackedB {
+	panels := (n + packWidth - 1) / packWidth
+	if k < 0 || n < 0 || len(data) != panels*k*packWidth {
+		panic(fmt.Sprintf("kernels: %d values are not a packed %d×%d matrix (%d)", len(data), k, n, panels*k*packWidth))
+	}
+	return &PackedB{k: k, n: n, data: data}
+}

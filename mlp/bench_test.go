@@ -1,0 +1,106 @@
+package mlp
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/simdmlp/simdmlp/kernels"
+)
+
+// gemmFlops is the GEMM work of one training step on rows rows of the
+// 784-128-64-10 network: forward, weight gradients, and the two input
+// gradients that are needed.
+func gemmFlops(rows int) float64 {
+	fwd := 2 * float64(rows) * (784*128 + 128*64 + 64*10)
+	return 2*fwd + 2*float64(rows)*(64*10+128*64)
+}
+
+// peaks caches each path's peak GFLOP/s, measured once per benchmark run.
+var peaks = map[string]float64{}
+
+func reportPeak(b *testing.B, name string, gflops float64) {
+	p, ok := peaks[name]
+	if !ok {
+		p = kernels.MeasurePeak(name, 200*time.Millisecond)
+		peaks[name] = p
+	}
+	b.ReportMetric(gflops, "GFLOP/s")
+	if p > 0 {
+		b.ReportMetric(100*gflops/p, "%peak")
+	}
+}
+
+// BenchmarkTrainStep: one training step of the paper's network, single
+// thread, per batch size, optimizer and path.
+func BenchmarkTrainStep(b *testing.B) {
+	defer kernels.SetThreads(1)()
+	for _, bsz := range []int{16, 64, 100} {
+		for _, opt := range []string{"sgd", "adam"} {
+			b.Run(fmt.Sprintf("b=%d/%s", bsz, opt), func(b *testing.B) {
+				for _, name := range kernels.Available() {
+					b.Run(name, func(b *testing.B) {
+						defer must(kernels.Use(name))()
+						n, err := New(Config{Sizes: []int{784, 128, 64, 10}, Dropout: 0.02, Seed: 1, MaxBatch: bsz})
+						if err != nil {
+							b.Fatal(err)
+						}
+						if opt == "sgd" {
+							n.SetOptimizer(NewSGD(kernels.SGD{LR: 0.001}))
+						} else {
+							n.SetOptimizer(NewAdam(kernels.DefaultAdam()))
+						}
+						rng := rand.New(rand.NewPCG(1, 2))
+						x := make([]uint8, bsz*784)
+						for i := range x {
+							x[i] = uint8(rng.IntN(256))
+						}
+						_, labels := randomBatch(rng, bsz, 1, 10)
+						b.ReportAllocs()
+						for b.Loop() {
+							if _, _, err := n.TrainStepBytes(x, labels); err != nil {
+								b.Fatal(err)
+							}
+						}
+						reportPeak(b, name, gemmFlops(bsz)*float64(b.N)/b.Elapsed().Seconds()/1e9)
+					})
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkEvaluate: evaluation of 60,000 inputs, single thread.
+func BenchmarkEvaluate(b *testing.B) {
+	defer kernels.SetThreads(1)()
+	const rows = 60000
+	x := make([]uint8, rows*784)
+	labels := make([]uint8, rows)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range x {
+		x[i] = uint8(rng.IntN(256))
+	}
+	for _, name := range kernels.Available() {
+		b.Run(name, func(b *testing.B) {
+			defer must(kernels.Use(name))()
+			n, err := New(Config{Sizes: []int{784, 128, 64, 10}, Dropout: 0.02, Seed: 1, MaxBatch: 16})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				n.Evaluate(x, labels)
+			}
+			fwd := 2 * float64(rows) * (784*128 + 128*64 + 64*10)
+			reportPeak(b, name, fwd*float64(b.N)/b.Elapsed().Seconds()/1e9)
+		})
+	}
+}
+
+func must(restore func(), err error) func() {
+	if err != nil {
+		panic(err)
+	}
+	return restore
+}

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/klauspost/cpuid/v2"
+	"github.com/simdmlp/simdmlp/kernels"
+	"github.com/simdmlp/simdmlp/train/internal/figure"
+)
+
+// writeFileAtomic writes data beside path and renames it into place.
+func writeFileAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
+}
+
+// writeMetrics writes metrics.csv: one row per epoch.
+func writeMetrics(dir string, cfg *config, recs []epochRecord) error {
+	var b bytes.Buffer
+	b.WriteString("epoch,loss,prec_during,prec_train,prec_test,train_seconds,eval_seconds\n")
+	for _, r := range recs {
+		fmt.Fprintf(&b, "%d,%.6f,%.4f,%.4f,%.4f,%.3f,%.3f\n", r.Epoch, r.Loss, r.PrecDuring, r.PrecTrain, r.PrecTest, r.TrainSec, r.EvalSec)
+	}
+	return writeFileAtomic(filepath.Join(dir, "metrics.csv"), b.Bytes())
+}
+
+// runRecord is run.json: everything needed to trace a run's numbers.
+type runRecord struct {
+	Config    config        `json:"config"`
+	Kernels   string        `json:"kernels"`
+	Threads   int           `json:"threads"`
+	CPU       string        `json:"cpu"`
+	GoVersion string        `json:"go_version"`
+	GOARCH    string        `json:"goarch"`
+	Written   time.Time     `json:"written"`
+	Epochs    []epochRecord `json:"epochs"`
+}
+
+func writeRunRecord(dir string, cfg *config, recs []epochRecord) error {
+	rec := runRecord{Config: *cfg, Kernels: kernels.Active(), Threads: kernels.Threads(), CPU: cpuid.CPU.BrandName,
+		GoVersion: runtime.Version(), GOARCH: runtime.GOARCH, Written: time.Now().UTC(), Epochs: recs}
+	js, err := json.MarshalIndent(rec, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(dir, "run.json"), append(js, '\n'))
+}
+
+// curves returns the study's three curves of a run.
+func curves(recs []epochRecord) []figure.Curve {
+	d, tr, te := make([]float64, len(recs)), make([]float64, len(recs)), make([]float64, len(recs))
+	for i, r := range recs {
+		d[i], tr[i], te[i] = r.PrecDuring, r.PrecTrain, r.PrecTest
+	}
+	return []figure.Curve{
+		{Name: "Prec. During", Color: figure.Red, Y: d},
+		{Name: "Prec. Train", Color: figure.Blue, Y: tr},
+		{Name: "Prec. Test", Color: figure.Green, Y: te},
+	}
+}
+
+func writeFigure(dir string, cfg *config, recs []epochRecord) error {
+	return figure.Accuracy(filepath.Join(dir, "accuracy.png"), cfg.title(), curves(recs))
+}
