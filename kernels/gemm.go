@@ -97,9 +97,9 @@ func checkMatrix(name string, op Op, r, c int, data []float32, ld int) {
 type operandB struct {
 	packed  *PackedB
 	packedT *PackedB
-	op     Op
-	data   []float32
-	ld     int
+	op      Op
+	data    []float32
+	ld      int
 }
 
 // outC addresses C: row-major (panelStride 0), or packed in panels of
