@@ -80,6 +80,11 @@ type run struct {
 	log   io.Writer
 	stop  *atomic.Bool
 	label string // prefix of printed lines, for -paper
+	// onStep, if set, is called after every training step (tests use it to
+	// interrupt a run at a chosen point).
+	onStep func()
+	// resumedAt is the number of epochs a resumed run found done (for the ETA).
+	resumedAt int
 }
 
 func (r *run) checkpointPath() string { return filepath.Join(r.dir, "checkpoint.safetensors") }
@@ -145,6 +150,9 @@ func (r *run) execute() ([]epochRecord, error) {
 			p.LossSum += loss * float64(rows)
 			p.Correct += correct
 			p.Seen += rows
+			if r.onStep != nil {
+				r.onStep()
+			}
 			if r.stop != nil && r.stop.Load() {
 				p.Batch++
 				p.Seconds += time.Since(t0).Seconds()
@@ -174,7 +182,7 @@ func (r *run) execute() ([]epochRecord, error) {
 		p.Records = append(p.Records, rec)
 		p.Epoch, p.Batch, p.LossSum, p.Correct, p.Seen, p.Seconds = epoch, 0, 0, 0, 0, 0
 		if !cfg.Quiet {
-			eta := time.Duration(float64(time.Since(start)) / float64(len(p.Records)-countResumed(p)) * float64(cfg.Epochs-epoch))
+			eta := time.Duration(float64(time.Since(start)) / float64(len(p.Records)-r.resumedAt) * float64(cfg.Epochs-epoch))
 			fmt.Fprintf(r.log, "%sepoch %3d/%d  loss %.4f  during %6.2f%%  train %6.2f%%  test %6.2f%%  %6.2fs train %5.2fs eval  ETA %s\n",
 				r.label, epoch, cfg.Epochs, rec.Loss, rec.PrecDuring, rec.PrecTrain, rec.PrecTest, rec.TrainSec, rec.EvalSec, fmtDuration(eta))
 		}
@@ -196,11 +204,6 @@ func (r *run) execute() ([]epochRecord, error) {
 	}
 	return p.Records, nil
 }
-
-// resumed counts the epochs a resumed run found already done, for the ETA.
-var resumedEpochs = map[*progress]int{}
-
-func countResumed(p *progress) int { return resumedEpochs[p] }
 
 // shuffle sets perm to the training order of an epoch: a permutation that
 // depends only on the seed and the epoch, so a resumed run sees the same.
@@ -239,7 +242,7 @@ func (r *run) resume(p *progress) error {
 	*p = saved
 	p.Config = *r.cfg
 	p.Config.Epochs = epochs
-	resumedEpochs[p] = p.Epoch
+	r.resumedAt = p.Epoch
 	fmt.Fprintf(r.log, "%sresuming %s at epoch %d, batch %d\n", r.label, path, p.Epoch+1, p.Batch)
 	return nil
 }
