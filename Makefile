@@ -42,12 +42,13 @@ test-arm64:
 check-generated:
 	cd asm && $(GO) vet ./... && $(GO) test -count=1 ./...
 
+# Regenerate every assembly file (asm/gemm, asm/elementwise, asm/neon).
 generate:
-	cd asm/gemm && $(GO) run . -out ../../kernels/gemm_amd64.s -stubs ../../kernels/gemm_amd64.go -pkg kernels
-	cd asm/elementwise && $(GO) generate ./... 2>/dev/null || true
+	GOARCH=amd64 $(GO) generate ./kernels
+	GOARCH=arm64 $(GO) generate ./kernels
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./kernels ./mlp ./bench
+	$(GO) test -timeout 0 -run '^$$' -bench . -benchmem -count 1 ./kernels ./mlp ./bench
 
 # purego (generic Go) against the assembly paths, through benchstat.
 benchcmp:

@@ -41,13 +41,15 @@ var avx512Impl = &impl{
 	elem: avx512Elem,
 }
 
-// archImpls returns the amd64 assembly paths this CPU can run, slowest first.
+// archImpls returns the amd64 assembly paths this CPU can run, slowest first:
+// a path is offered only where the CPU has what both its GEMM and its
+// element-wise assembly use.
 func archImpls() []*impl {
 	var list []*impl
-	if cpuid.CPU.Supports(avx2Features...) {
+	if cpuid.CPU.Supports(avx2Features...) && cpuid.CPU.Supports(avx2ElemFeatures...) {
 		list = append(list, avx2Impl)
 	}
-	if cpuid.CPU.Supports(avx512Features...) {
+	if cpuid.CPU.Supports(avx512Features...) && cpuid.CPU.Supports(avx512ElemFeatures...) {
 		list = append(list, avx512Impl)
 	}
 	return list
