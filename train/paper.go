@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	_ "embed"
 	"fmt"
 	"io"
 	"os"
@@ -33,6 +34,12 @@ var study = []reported{
 	{"adam", 64, "94.4 % (epoch 56)", "89.01 % (epoch 33)", 94.4, 89.01, "", 56, 33},
 	{"adam", 100, "95.1 %", "< 90 %", 95.1, 0, "Train > During > Test", 0, 0},
 }
+
+// evidence is the hand-written account of the experiments behind the
+// differences from the study, appended to results.md.
+//
+//go:embed evidence.md
+var evidence []byte
 
 // paper runs the study's six configurations, workers at a time with one
 // kernel thread each, then writes the combined figure and results.md.
@@ -223,7 +230,8 @@ func resultsMarkdown(base *config, res map[string][]epochRecord, secs map[string
 		}
 	}
 	fmt.Fprintf(&b, " for Adam: %s.\n", holds(plateau))
-	fmt.Fprintf(&b, "\n![the six runs](paper.png)\n")
+	fmt.Fprintf(&b, "\n![the six runs](paper.png)\n\n")
+	b.Write(evidence)
 	return b.Bytes()
 }
 
