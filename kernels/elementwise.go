@@ -73,6 +73,8 @@ func Bias(y []float32, rows, ld int, bias []float32) {
 	if rows == 0 || len(bias) == 0 {
 		return
 	}
+	raceRead(bias)
+	raceWrite(y[:(rows-1)*ld+len(bias)])
 	active.Load().elem.bias(y, rows, ld, bias)
 }
 
@@ -83,6 +85,8 @@ func BiasReLU(y []float32, rows, ld int, bias []float32) {
 	if rows == 0 || len(bias) == 0 {
 		return
 	}
+	raceRead(bias)
+	raceWrite(y[:(rows-1)*ld+len(bias)])
 	active.Load().elem.biasReLU(y, rows, ld, bias)
 }
 
@@ -100,6 +104,8 @@ func BiasReLUDropout(y []float32, rows, ld int, bias []float32, d Dropout) {
 	if rows == 0 || len(bias) == 0 {
 		return
 	}
+	raceRead(bias)
+	raceWrite(y[:(rows-1)*ld+len(bias)])
 	active.Load().elem.biasReLUDropout(y, rows, ld, bias, d)
 }
 
@@ -121,6 +127,9 @@ func ReLUDropoutBackward(dy, y []float32, rows, ld int, scale float32, db []floa
 		clear(db)
 		return
 	}
+	raceRead(y[:(rows-1)*ld+len(db)])
+	raceWrite(dy[:(rows-1)*ld+len(db)])
+	raceWrite(db)
 	active.Load().elem.reluBackward(dy, y, rows, ld, scale, db)
 }
 
@@ -135,6 +144,8 @@ func ColumnSums(db []float32, x []float32, rows, ld int) {
 		clear(db)
 		return
 	}
+	raceRead(x[:(rows-1)*ld+len(db)])
+	raceWrite(db)
 	active.Load().elem.columnSums(db, x, rows, ld)
 }
 
@@ -181,6 +192,8 @@ func SoftmaxCrossEntropy(logits []float32, rows, cols, ld int, labels []uint8, g
 			}
 		}
 		xl := x[l] // before g, which may be x, is written
+		raceRead(x)
+		raceWrite(g)
 		s := softmaxRow(x, g, m, invB)
 		g[l] = float32(float32(expf(xl-m)/s)-1) * invB
 		lossSum += math.Log(float64(s)) + float64(m) - float64(xl)
@@ -201,6 +214,8 @@ func BytesToFloats(dst []float32, src []uint8, scale, offset float32) {
 	if len(dst) == 0 {
 		return
 	}
+	raceRead(src)
+	raceWrite(dst)
 	active.Load().elem.bytesToFloats(dst, src, scale, offset)
 }
 
@@ -297,6 +312,9 @@ func (o SGD) Step(p, g, buf []float32, first bool) {
 		first:    first,
 		nesterov: o.Nesterov,
 	}
+	raceRead(g)
+	raceWrite(p)
+	raceWrite(buf)
 	active.Load().elem.sgd(p, g, buf, c)
 }
 
@@ -358,6 +376,10 @@ func (o Adam) Step(p, g, m, v []float32, step int) {
 	bc2 := 1 - math.Pow(float64(o.Beta2), float64(step))
 	c.stepSize = float32(float64(o.LR) / bc1)
 	c.bc2sqrt = float32(math.Sqrt(bc2))
+	raceRead(g)
+	raceWrite(p)
+	raceWrite(m)
+	raceWrite(v)
 	active.Load().elem.adam(p, g, m, v, c)
 }
 
