@@ -45,7 +45,7 @@ check-generated:
 # Regenerate every assembly file (asm/gemm, asm/elementwise, asm/neon).
 generate:
 	GOARCH=amd64 $(GO) generate ./kernels
-	cd asm && $(GO) run ./neon -out ../kernels/gemm_arm64.s
+	cd asm && $(GO) run ./neon -out ../kernels/gemm_arm64.s && $(GO) run ./neonelem
 
 bench:
 	$(GO) test -timeout 0 -run '^$$' -bench . -benchmem -count 1 ./kernels ./mlp ./bench

@@ -515,7 +515,7 @@ func sgdGeneric(p, g, buf []float32, c sgdCoeffs) {
 func adamGeneric(p, g, m, v []float32, c adamCoeffs) {
 	g, m, v = g[:len(p)], m[:len(p)], v[:len(p)]
 	for i, pi := range p {
-		pi *= c.decay
+		pi = float32(pi * c.decay) // rounded: no path may fuse it into the update
 		gi := g[i]
 		if c.l2 {
 			gi += float32(c.wd * pi)

@@ -2,5 +2,134 @@
 
 package kernels
 
-// Placeholder until the NEON element-wise assembly lands.
-var neonElem = genericElem
+//go:generate sh -c "cd ../asm && go run ./neonelem"
+
+// The element-wise kernels in NEON assembly (elementwise_arm64.s, generated
+// by asm/neonelem). They use only base ASIMD, which archImpls checks before
+// it offers the neon path. Each performs the float32 operations of its
+// generic twin as the Go compiler builds that twin for arm64, so the paths
+// agree bit for bit: separately rounded FMUL and FADD where the twin writes
+// float32(a*b) + c, and a fused multiply-add only where the compiler fuses
+// the twin (AdamW's p·decay − step, see asm/neonelem).
+var neonElem = elemKernels{
+	bias: func(y []float32, rows, ld int, b []float32) {
+		biasNEON(&y[0], rows, ld, &b[0], len(b))
+	},
+	biasReLU: func(y []float32, rows, ld int, b []float32) {
+		biasReLUNEON(&y[0], rows, ld, &b[0], len(b))
+	},
+	biasReLUDropout: func(y []float32, rows, ld int, b []float32, d Dropout) {
+		biasReLUDropoutNEON(&y[0], rows, ld, &b[0], len(b), d.K0, d.K1, d.Threshold, d.Scale)
+	},
+	reluBackward: func(dy, y []float32, rows, ld int, scale float32, db []float32) {
+		reluBackwardNEON(&dy[0], &y[0], rows, ld, scale, &db[0], len(db))
+	},
+	columnSums: func(db, x []float32, rows, ld int) {
+		columnSumsNEON(&db[0], &x[0], rows, ld, len(db))
+	},
+	softmaxRow: func(x, g []float32, m, invB float32) float32 {
+		_ = g[len(x)-1]
+		return softmaxRowNEON(&x[0], &g[0], len(x), m, invB)
+	},
+	bytesToFloats: func(dst []float32, src []uint8, scale, offset float32) {
+		_ = dst[len(src)-1]
+		bytesToFloatsNEON(&dst[0], &src[0], len(src), scale, offset)
+	},
+	sgd: func(p, g, buf []float32, c sgdCoeffs) {
+		_ = g[len(p)-1]
+		if !c.momentum {
+			sgdNEON(&p[0], &g[0], len(p), c.lr, c.wd, mask32(c.l2))
+			return
+		}
+		_ = buf[len(p)-1]
+		sgdMomentumNEON(&p[0], &g[0], &buf[0], len(p), c.lr, c.wd, c.mu, c.alpha,
+			mask32(c.l2), mask32(c.first), mask32(c.nesterov))
+	},
+	adam: func(p, g, m, v []float32, c adamCoeffs) {
+		_, _, _ = g[len(p)-1], m[len(p)-1], v[len(p)-1]
+		adamNEON(&p[0], &g[0], &m[0], &v[0], len(p), c.decay, c.wd, c.w1, c.w1c, c.beta2, c.w2,
+			c.bc2sqrt, c.eps, c.stepSize, mask32(c.l2), mask32(c.small))
+	},
+}
+
+// mask32 is the all-ones mask for true, the flag form the assembly takes.
+func mask32(b bool) uint32 {
+	if b {
+		return ^uint32(0)
+	}
+	return 0
+}
+
+// biasNEON adds b to rows ≥ 1 rows of n ≥ 1 floats at y, ld floats apart:
+// y[i*ld+j] += b[j].
+//
+//go:noescape
+func biasNEON(y *float32, rows int, ld int, b *float32, n int)
+
+// biasReLUNEON adds b to rows ≥ 1 rows of n ≥ 1 floats at y, ld floats apart,
+// and applies the ReLU: v = y[i*ld+j] + b[j]; y[i*ld+j] = v > 0 ? v : 0.
+//
+//go:noescape
+func biasReLUNEON(y *float32, rows int, ld int, b *float32, n int)
+
+// biasReLUDropoutNEON adds b to rows ≥ 1 rows of n ≥ 1 floats at y, ld floats
+// apart, then applies the ReLU and inverted dropout: with v = y[i*ld+j] + b[j],
+// c = uint32(i*n + j) and r = h(h(c^k0)^k1), h = lowbias32,
+// y[i*ld+j] = v > 0 && r>>8 >= thr ? v*scale : 0.
+//
+//go:noescape
+func biasReLUDropoutNEON(y *float32, rows int, ld int, b *float32, n int, k0 uint32, k1 uint32, thr uint32, scale float32)
+
+// reluBackwardNEON is the backward pass of the ReLU and dropout over rows ≥ 1
+// rows of n ≥ 1 floats, ld floats apart: dy[i*ld+j] = y[i*ld+j] > 0 ?
+// dy[i*ld+j]*scale : 0, and db[j] = Σ_i dy[i*ld+j] (the new values, added in
+// row order to 0).
+//
+//go:noescape
+func reluBackwardNEON(dy *float32, y *float32, rows int, ld int, scale float32, db *float32, n int)
+
+// columnSumsNEON sets db[j] = Σ_i x[i*ld+j] for j < n ≥ 1 over rows ≥ 1 rows,
+// added in row order to 0.
+//
+//go:noescape
+func columnSumsNEON(db *float32, x *float32, rows int, ld int, n int)
+
+// softmaxRowNEON sets e[j] = expf(x[j]-m) for j < n ≥ 1, s = Σ_j e[j] summed in
+// order j = 0, 1, …, then e[j] = (e[j]/s)*invB, and returns s. e may be x.
+//
+//go:noescape
+func softmaxRowNEON(x *float32, e *float32, n int, m float32, invB float32) float32
+
+// bytesToFloatsNEON sets dst[i] = float32(src[i])*scale + offset for i < n ≥ 1,
+// the product rounded before the sum.
+//
+//go:noescape
+func bytesToFloatsNEON(dst *float32, src *uint8, n int, scale float32, offset float32)
+
+// sgdNEON is an SGD step without momentum over n ≥ 1 floats:
+// d = l2 != 0 ? grad[i] + wd*p[i] : grad[i]; p[i] = p[i] - lr*d,
+// every product rounded before the sum. l2 is 0 or ^0.
+//
+//go:noescape
+func sgdNEON(p *float32, grad *float32, n int, lr float32, wd float32, l2 uint32)
+
+// sgdMomentumNEON is an SGD step with momentum over n ≥ 1 floats:
+// g' = l2 != 0 ? grad[i] + wd*p[i] : grad[i];
+// b = first != 0 ? g' : mu*buf[i] + alpha*g'; b = |b| < 2^-126 ? 0 : b; buf[i] = b;
+// d = nesterov != 0 ? g' + mu*b : b; p[i] = p[i] - lr*d,
+// every product rounded before the sum. The flags are 0 or ^0.
+//
+//go:noescape
+func sgdMomentumNEON(p *float32, grad *float32, buf *float32, n int, lr float32, wd float32, mu float32, alpha float32, l2 uint32, first uint32, nesterov uint32)
+
+// adamNEON is an Adam step over n ≥ 1 floats, as PyTorch's _single_tensor_adam:
+// p' = p[i]*decay; g' = l2 != 0 ? grad[i] + wd*p' : grad[i];
+// m' = small != 0 ? m[i] + w1*(g'-m[i]) : g' - (g'-m[i])*w1c (lerp with weight w1);
+// v' = v[i]*beta2 + (w2*g')*g'; m' and v' are flushed to 0 where |x| < 2^-126;
+// p[i] = p[i]*decay - (stepSize*m') / (sqrt(v')/bc2sqrt + eps),
+// every operation rounded to float32 except the last, a fused multiply-subtract
+// (one rounding), as the Go compiler builds adamGeneric for arm64. The flags
+// are 0 or ^0.
+//
+//go:noescape
+func adamNEON(p *float32, grad *float32, m *float32, v *float32, n int, decay float32, wd float32, w1 float32, w1c float32, beta2 float32, w2 float32, bc2sqrt float32, eps float32, stepSize float32, l2 uint32, small uint32)
