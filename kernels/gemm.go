@@ -230,7 +230,7 @@ var wsSize = func() (a, b, tile int) {
 
 func newWorkspace() *workspace {
 	a, b, t := wsSize()
-	return &workspace{a: make([]float32, a), b: make([]float32, b), tile: make([]float32, t)}
+	return &workspace{a: make([]float32, a+packSlack), b: make([]float32, b), tile: make([]float32, t)}
 }
 
 var freeWorkspaces struct {
@@ -280,12 +280,12 @@ func (w *workspace) gemm(im *impl, g *gemmArgs, i0, i1, j0, j1 int) {
 				packBFromPackedT(w.b, pt, pc, kc, jc, nc)
 				bData, bBase, bPanel = w.b, 0, kc*packWidth
 			} else {
-				packB(w.b, g.b.op, g.b.data, g.b.ld, pc, kc, jc, nc)
+				packB(im, w.b, g.b.op, g.b.data, g.b.ld, pc, kc, jc, nc)
 				bData, bBase, bPanel = w.b, 0, kc*packWidth
 			}
 			for ic := i0; ic < i1; ic += im.mc {
 				mc := min(im.mc, i1-ic)
-				packA(w.a, g.tA, g.a, g.lda, ic, mc, pc, kc, mr)
+				packA(im, w.a, g.tA, g.a, g.lda, ic, mc, pc, kc, mr)
 				for jr := 0; jr < nc; jr += nr {
 					cols := min(nr, nc-jr)
 					bOff := bBase + (jr/packWidth)*bPanel + jr%packWidth
@@ -295,6 +295,10 @@ func (w *workspace) gemm(im *impl, g *gemmArgs, i0, i1, j0, j1 int) {
 						ci := g.c.at(ic+ir, jc+jr)
 						if cols == nr {
 							im.kernel(rows, kc, aPanel, &bData[bOff], packWidth, &g.c.data[ci], g.c.ld, g.alpha, beta)
+							continue
+						}
+						if im.edge != nil {
+							im.edge(rows, cols, kc, aPanel, &bData[bOff], packWidth, &g.c.data[ci], g.c.ld, g.alpha, beta)
 							continue
 						}
 						// Edge tile: compute a whole tile aside, then merge
@@ -316,84 +320,6 @@ func (w *workspace) gemm(im *impl, g *gemmArgs, i0, i1, j0, j1 int) {
 					}
 				}
 			}
-		}
-	}
-}
-
-// packA copies op(A)[i0:i0+mc, p0:p0+kc] into dst as micro-panels of mr
-// rows: panel q holds element (q*mr+i, p) at q*kc*mr + p*mr + i. Rows past
-// mc are zero.
-func packA(dst []float32, op Op, a []float32, lda, i0, mc, p0, kc, mr int) {
-	for q := 0; q*mr < mc; q++ {
-		rows := min(mr, mc-q*mr)
-		d := dst[q*kc*mr : (q+1)*kc*mr]
-		if op == NoTrans {
-			for i := 0; i < rows; i++ {
-				src := a[(i0+q*mr+i)*lda+p0:][:kc]
-				for p, v := range src {
-					d[p*mr+i] = v
-				}
-			}
-		} else {
-			for p := 0; p < kc; p++ {
-				copy(d[p*mr:p*mr+rows], a[(p0+p)*lda+i0+q*mr:][:rows])
-			}
-		}
-		if rows < mr {
-			for p := 0; p < kc; p++ {
-				clear(d[p*mr+rows : p*mr+mr])
-			}
-		}
-	}
-}
-
-// packB copies op(B)[p0:p0+kc, j0:j0+nc] into dst as panels of packWidth
-// columns: panel q holds element (p, q*packWidth+j) at q*kc*packWidth +
-// p*packWidth + j. Columns past nc are zero.
-func packB(dst []float32, op Op, b []float32, ldb, p0, kc, j0, nc int) {
-	for q := 0; q*packWidth < nc; q++ {
-		cols := min(packWidth, nc-q*packWidth)
-		d := dst[q*kc*packWidth : (q+1)*kc*packWidth]
-		packPanel(d, op, b, ldb, p0, kc, j0+q*packWidth, cols)
-	}
-}
-
-// packBFromPackedT is packB for B = Pᵀ: element (p, j) of B is P(j, p),
-// found in P's panel p/packWidth, row j.
-func packBFromPackedT(dst []float32, pt *PackedB, p0, kc, j0, nc int) {
-	for q := 0; q*packWidth < nc; q++ {
-		cols := min(packWidth, nc-q*packWidth)
-		d := dst[q*kc*packWidth : (q+1)*kc*packWidth]
-		for p := 0; p < kc; p++ {
-			row := d[p*packWidth : p*packWidth+packWidth]
-			src := pt.data[((p0+p)/packWidth)*pt.k*packWidth+(p0+p)%packWidth:]
-			for j := 0; j < cols; j++ {
-				row[j] = src[(j0+q*packWidth+j)*packWidth]
-			}
-			clear(row[cols:])
-		}
-	}
-}
-
-// packPanel fills one panel of packWidth columns (cols of them from B).
-func packPanel(d []float32, op Op, b []float32, ldb, p0, kc, j0, cols int) {
-	if op == NoTrans {
-		for p := 0; p < kc; p++ {
-			row := d[p*packWidth : p*packWidth+packWidth]
-			copy(row, b[(p0+p)*ldb+j0:][:cols])
-			clear(row[cols:])
-		}
-		return
-	}
-	for j := 0; j < cols; j++ {
-		src := b[(j0+j)*ldb+p0:][:kc]
-		for p, v := range src {
-			d[p*packWidth+j] = v
-		}
-	}
-	if cols < packWidth {
-		for p := 0; p < kc; p++ {
-			clear(d[p*packWidth+cols : p*packWidth+packWidth])
 		}
 	}
 }

@@ -35,3 +35,61 @@ func peakAVX2(iters int)
 // peakAVX512 runs iters iterations of 12 independent 16-lane FMA chains
 // (peakFlopsAVX512 flops per iteration): the peak the micro-kernel is measured against.
 func peakAVX512(iters int)
+
+// packBTAVX2 packs one panel of 32 columns of op(B) = Bᵀ (AVX2):
+//
+//	for p < kc, j < 32:
+//	  dst[p*32+j] = src[j*ld+p] if j < cols, else 0
+//
+// 1 ≤ cols ≤ 32, kc ≥ 0 (kc ≤ 0: nothing is touched). It reads only
+// the kc floats of each of the cols rows of src.
+//
+//go:noescape
+func packBTAVX2(dst *float32, src *float32, ld int, kc int, cols int)
+
+// packANAVX2 packs one micro-panel of 6 rows of op(A) = A (AVX2):
+//
+//	for p < kc, i < 6:
+//	  dst[p*6+i] = src[i*ld+p] if i < rows, else 0
+//
+// 1 ≤ rows ≤ 6, kc ≥ 0 (kc ≤ 0: nothing is touched). It reads only
+// the kc floats of each of the rows rows of src.
+// It may write 2 floats past dst[kc*6-1], with unspecified values.
+//
+//go:noescape
+func packANAVX2(dst *float32, src *float32, ld int, kc int, rows int)
+
+// packBTAVX512 packs one panel of 32 columns of op(B) = Bᵀ (AVX512):
+//
+//	for p < kc, j < 32:
+//	  dst[p*32+j] = src[j*ld+p] if j < cols, else 0
+//
+// 1 ≤ cols ≤ 32, kc ≥ 0 (kc ≤ 0: nothing is touched). It reads only
+// the kc floats of each of the cols rows of src.
+//
+//go:noescape
+func packBTAVX512(dst *float32, src *float32, ld int, kc int, cols int)
+
+// packANAVX512 packs one micro-panel of 14 rows of op(A) = A (AVX512):
+//
+//	for p < kc, i < 14:
+//	  dst[p*14+i] = src[i*ld+p] if i < rows, else 0
+//
+// 1 ≤ rows ≤ 14, kc ≥ 0 (kc ≤ 0: nothing is touched). It reads only
+// the kc floats of each of the rows rows of src.
+//
+//go:noescape
+func packANAVX512(dst *float32, src *float32, ld int, kc int, rows int)
+
+// gemmEdgeAVX512 computes the first nc columns of one 14×32 register tile of C (AVX512):
+//
+//	for i < mr, j < nc:
+//	  acc = Σ_{p<k} a[p*14+i] * b[p*ldb+j]   (FMA, in p order)
+//	  c[i*ldc+j] = alpha*acc + beta*c[i*ldc+j]  (beta == 0: c is not read)
+//
+// 1 ≤ mr ≤ 14 and 1 ≤ nc ≤ 32 (any other: nothing is touched), k ≥ 0. It reads
+// a[:k*14], up to 32 floats of each of the k rows of b (as many as the
+// 16-float vectors that hold the first nc), and only columns j < nc of rows i < mr of c.
+//
+//go:noescape
+func gemmEdgeAVX512(mr int, nc int, k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32)

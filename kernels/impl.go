@@ -26,6 +26,10 @@ const packWidth = 32
 // a is a packed micro-panel of MR rows, b has nr contiguous floats per row.
 type microKernel func(mr, k int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)
 
+// edgeKernel is microKernel for the first nc columns of the tile only: it
+// reads and writes no column of c past them.
+type edgeKernel func(mr, nc, k int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)
+
 // An impl is the set of kernels for one instruction set.
 type impl struct {
 	name   string
@@ -33,6 +37,13 @@ type impl struct {
 	kernel microKernel
 	// Cache blocking: A blocks are mc×kc (L2), B blocks kc×nc (L3).
 	mc, kc, nc int
+	// Transposing packs in assembly (see packBTGeneric, packANGeneric);
+	// nil: the generic ones.
+	packBT, packAN packTransposer
+	// edge computes the first nc < nr columns of a tile (see
+	// gemmEdgeAVX512); nil: the driver computes a whole tile aside and
+	// merges those columns.
+	edge edgeKernel
 	// peak runs iters iterations of independent FMA chains, peakFlops each;
 	// nil where there is no assembly.
 	peak      func(iters int)

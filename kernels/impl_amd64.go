@@ -21,15 +21,20 @@ var (
 )
 
 // Cache blocking for a 32 KiB L1d and 1 MiB L2 (AMD EPYC, Zen 4), measured
-// with BenchmarkMacroKernel and BenchmarkGemm: kc = 256 keeps a kc×NR B
-// micro-panel (at most 32 KiB: 256 packed rows of 128 bytes) mostly in L1
-// while A streams past it (kc = 192 measured slower, 384 no faster); mc ≈ 96
-// rows, rounded up to a multiple of MR, keeps the mc×kc A block (~96 KiB) in
-// L2 and measured as fast as or faster than mc ≈ 192; nc = 4096 amortises
-// packing A over a 4 MiB B block in L3.
+// with BenchmarkMacroKernel and BenchmarkGemm: for AVX-512, kc = 256 keeps a
+// kc×32 B micro-panel (256 packed rows of 128 bytes) mostly in L1 while A
+// streams past it (kc = 96, 128, 160 and 192 measured slower, 384 no
+// faster). The AVX2 kernel reads a 16-float half of each 128-byte packed
+// row: its kc×16 micro-panel is one cache line per row on every other L1
+// set, so kc = 256 fills those sets and A and C evict it; kc = 128 (or
+// 96..160) measured 5–15% faster on 1024³ than 256. mc ≈ 96 rows, rounded up
+// to a multiple of MR, keeps the mc×kc A block in L2 and measured as fast as
+// or faster than mc ≈ 48..288; nc = 4096 amortises packing A over a B block
+// in L3.
 var avx2Impl = &impl{
 	name: "avx2", mr: avx2MR, nr: avx2NR, kernel: gemmKernelAVX2,
-	mc: (96 + avx2MR - 1) / avx2MR * avx2MR, kc: 256, nc: 4096,
+	mc: (96 + avx2MR - 1) / avx2MR * avx2MR, kc: 128, nc: 4096,
+	packBT: packBTAVX2, packAN: packANAVX2,
 	peak: peakAVX2, peakFlops: peakFlopsAVX2,
 	elem: avx2Elem,
 }
@@ -37,6 +42,7 @@ var avx2Impl = &impl{
 var avx512Impl = &impl{
 	name: "avx512", mr: avx512MR, nr: avx512NR, kernel: gemmKernelAVX512,
 	mc: (96 + avx512MR - 1) / avx512MR * avx512MR, kc: 256, nc: 4096,
+	packBT: packBTAVX512, packAN: packANAVX512, edge: gemmEdgeAVX512,
 	peak: peakAVX512, peakFlops: peakFlopsAVX512,
 	elem: avx512Elem,
 }

@@ -46,9 +46,13 @@ func (p *PackedB) Set(i, j int, v float32) { p.data[p.index(i, j)] = v }
 // Pack sets the matrix to op(B), a k×n matrix stored with row distance ldb.
 func (p *PackedB) Pack(op Op, b []float32, ldb int) {
 	checkMatrix("B", op, p.k, p.n, b, ldb)
+	if p.k == 0 {
+		return
+	}
+	im := active.Load()
 	for j0 := 0; j0 < p.n; j0 += packWidth {
 		cols := min(packWidth, p.n-j0)
-		packPanel(p.data[(j0/packWidth)*p.k*packWidth:][:p.k*packWidth], op, b, ldb, 0, p.k, j0, cols)
+		packPanel(im, p.data[(j0/packWidth)*p.k*packWidth:][:p.k*packWidth], op, b, ldb, 0, p.k, j0, cols)
 	}
 }
 

@@ -20,10 +20,11 @@ import (
 
 // shape is the register blocking of one path's micro-kernel.
 type shape struct {
-	mr, nr   int  // register tile: mr rows of nr floats
-	unroll   int  // k steps per loop iteration
-	embedded bool // A broadcast through the FMA memory operand (EVEX only)
-	prefetch int  // PREFETCHT0 this many k steps ahead; 0: none
+	mr, nr    int  // register tile: mr rows of nr floats
+	unroll    int  // k steps per loop iteration
+	embedded  bool // A broadcast through the FMA memory operand (EVEX only)
+	prefetch  int  // PREFETCHT0 this many k steps ahead; 0: none
+	prefetchC bool // PREFETCHT0 the C tile before the k loop
 }
 
 // isa is one instruction set: the vector width and the instructions that
@@ -33,7 +34,7 @@ type isa struct {
 	prefix   string            // Go constant prefix: avx2, avx512
 	vecBytes int               // bytes per vector register
 	regs     []reg.VecPhysical // the vector registers the kernels may use
-	zero     func(g *gen, r reg.VecPhysical)
+	zero     func(g *gen, r reg.Register)
 	peakAccs int // independent FMA chains in the peak loop
 	shape    shape
 }
@@ -63,6 +64,8 @@ type config struct {
 //   - whole products (BenchmarkGemm): the shapes tie within the noise.
 //
 // 14×32 is kept: it loads the least B per FMA, so it depends least on mc.
+// Prefetching the C tile before the k loop (-avx2.pfc, -avx512.pfc) made
+// no measurable difference on 1024³ (ldc of 4 KiB, C rows in one L1 set).
 // It uses 28 accumulators, 2 B registers and 2 broadcast registers: all 32
 // ZMM. AVX2 6×16 (12 accumulators, the most 16 YMM registers allow) reaches
 // ~93% in L1 and ~92% over packed blocks.
@@ -86,13 +89,13 @@ func (c config) isas() []*isa {
 		{
 			name: "AVX2", prefix: "avx2", vecBytes: 32, regs: ymm,
 			// VXORPS ymm needs only AVX.
-			zero:     func(g *gen, r reg.VecPhysical) { g.VXORPS(r, r, r) },
+			zero:     func(g *gen, r reg.Register) { g.VXORPS(r, r, r) },
 			peakAccs: 12, shape: c.avx2,
 		},
 		{
 			name: "AVX512", prefix: "avx512", vecBytes: 64, regs: zmm,
 			// VPXORD zmm needs only AVX512F (VXORPS zmm would need DQ).
-			zero:     func(g *gen, r reg.VecPhysical) { g.VPXORD(r, r, r) },
+			zero:     func(g *gen, r reg.Register) { g.VPXORD(r, r, r) },
 			peakAccs: 12, shape: c.avx512,
 		},
 	}
@@ -119,6 +122,14 @@ func generate(cfg config, asm, stubs, params io.Writer) error {
 	}
 	for _, s := range isas {
 		g.peak(s)
+	}
+	for _, s := range isas {
+		tbl := transposer{isa: s, w: s.lanes()}.maskTable(g)
+		g.packBT(s, tbl)
+		g.packAN(s, tbl)
+		if s.vecBytes == 64 {
+			g.edgeKernel(s, tbl)
+		}
 	}
 	f, err := g.Result()
 	if err != nil {
@@ -218,18 +229,92 @@ func (g *gen) kernel(s *isa) {
 	g.RET()
 
 	for m := sh.mr; m >= 1; m-- {
-		g.tile(s, m, nv, k, a, b, ldb, c, ldc)
+		g.tile(s, m, nv, edge{nv: nv}, k, a, b, ldb, c, ldc)
 	}
 }
 
-// tile emits the code path for m rows.
-func (g *gen) tile(s *isa, m, nv int, k, a, b, ldb, c, ldc reg.Register) {
+// edge says which vectors of a tile's rows a code path computes: the first
+// nv, the last of them through the column mask when mask is set.
+type edge struct {
+	nv     int
+	mask   reg.Register
+	prefix string // label prefix
+}
+
+// edgeKernel emits gemmEdge<ISA> (AVX-512 only): the micro-kernel for
+// the last, partial tile of a row of tiles, with the columns past nc
+// neither computed beyond the vector that holds the last one nor stored:
+// one vector per row when nc ≤ 16, and masked loads and stores of C.
+func (g *gen) edgeKernel(s *isa, tbl operand.Mem) {
+	sh := s.shape
+	nv := sh.nr / s.lanes()
+	name := "gemmEdge" + s.name
+	g.Function(name)
+	g.Attributes(attr.NOSPLIT)
+	g.SignatureExpr("func(mr, nc, k int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)")
+	g.Pragma("noescape")
+	g.Doc(
+		fmt.Sprintf("%s computes the first nc columns of one %d×%d register tile of C (%s):", name, sh.mr, sh.nr, s.name),
+		"",
+		"\tfor i < mr, j < nc:",
+		fmt.Sprintf("\t  acc = Σ_{p<k} a[p*%d+i] * b[p*ldb+j]   (FMA, in p order)", sh.mr),
+		"\t  c[i*ldc+j] = alpha*acc + beta*c[i*ldc+j]  (beta == 0: c is not read)",
+		"",
+		fmt.Sprintf("1 ≤ mr ≤ %d and 1 ≤ nc ≤ %d (any other: nothing is touched), k ≥ 0. It reads", sh.mr, sh.nr),
+		fmt.Sprintf("a[:k*%d], up to %d floats of each of the k rows of b (as many as the", sh.mr, sh.nr),
+		fmt.Sprintf("%d-float vectors that hold the first nc), and only columns j < nc of rows i < mr of c.", s.lanes()),
+	)
+	mr := g.Load(g.Param("mr"), g.GP64())
+	ncols := g.Load(g.Param("nc"), g.GP64())
+	k := g.Load(g.Param("k"), g.GP64())
+	a := g.Load(g.Param("a"), g.GP64())
+	b := g.Load(g.Param("b"), g.GP64())
+	ldb := g.Load(g.Param("ldb"), g.GP64())
+	c := g.Load(g.Param("c"), g.GP64())
+	ldc := g.Load(g.Param("ldc"), g.GP64())
+	g.SHLQ(operand.U8(2), ldb)
+	g.SHLQ(operand.U8(2), ldc)
+	g.CMPQ(ncols, operand.U32(1))
+	g.JLT(operand.LabelRef("none"))
+	g.CMPQ(ncols, operand.U32(sh.nr))
+	g.JGT(operand.LabelRef("none"))
+	// Vector e.nv-1 holds the last column: mask its nc - 16*(nv-1) lanes.
+	tb := g.GP64()
+	g.LEAQ(tbl, tb)
+	for v := 1; v <= nv; v++ {
+		g.Label(fmt.Sprintf("n%d", v))
+		if v < nv {
+			g.CMPQ(ncols, operand.U32(v*s.lanes()))
+			g.JGT(operand.LabelRef(fmt.Sprintf("n%d", v+1)))
+		}
+		if v > 1 {
+			g.SUBQ(operand.U32((v-1)*s.lanes()), ncols)
+		}
+		g.KMOVW(operand.Mem{Base: tb, Index: ncols, Scale: 2}, reg.K1)
+		for m := sh.mr; m >= 1; m-- {
+			g.CMPQ(mr, operand.U32(m))
+			g.JEQ(operand.LabelRef(fmt.Sprintf("n%dmr%d", v, m)))
+		}
+		g.JMP(operand.LabelRef("none"))
+	}
+	g.Label("none")
+	g.RET()
+	for v := 1; v <= nv; v++ {
+		for m := sh.mr; m >= 1; m-- {
+			g.tile(s, m, nv, edge{nv: v, mask: reg.K1, prefix: fmt.Sprintf("n%d", v)}, k, a, b, ldb, c, ldc)
+		}
+	}
+}
+
+// tile emits the code path for m rows (of e.nv vectors of the tile's nv).
+func (g *gen) tile(s *isa, m, nv int, e edge, k, a, b, ldb, c, ldc reg.Register) {
 	sh := s.shape
 	vb := s.vecBytes
 	acc := func(i, j int) reg.VecPhysical { return s.regs[i*nv+j] }
 	bv := s.regs[sh.mr*nv : sh.mr*nv+nv]
 	bc := s.regs[sh.mr*nv+nv:] // broadcast registers, rotated
-	l := func(what string) string { return fmt.Sprintf("%s%d", what, m) }
+	l := func(what string) string { return fmt.Sprintf("%s%s%d", e.prefix, what, m) }
+	masked := func(j int) bool { return e.mask != nil && j == e.nv-1 }
 	aMem := operand.Mem{Base: a}
 	bMem := operand.Mem{Base: b}
 	cMem := operand.Mem{Base: c}
@@ -237,8 +322,22 @@ func (g *gen) tile(s *isa, m, nv int, k, a, b, ldb, c, ldc reg.Register) {
 	g.Label(l("mr"))
 	g.Commentf("%d row(s): zero the accumulators.", m)
 	for i := 0; i < m; i++ {
-		for j := 0; j < nv; j++ {
+		for j := 0; j < e.nv; j++ {
 			s.zero(g, acc(i, j))
+		}
+	}
+
+	if sh.prefetchC {
+		g.Commentf("Prefetch the C tile.")
+		cp := g.GP64()
+		g.MOVQ(c, cp)
+		for i := 0; i < m; i++ {
+			for off := 0; off < sh.nr*4; off += 64 {
+				g.PREFETCHT0(operand.Mem{Base: cp, Disp: off})
+			}
+			if i < m-1 {
+				g.ADDQ(ldc, cp)
+			}
 		}
 	}
 
@@ -250,13 +349,13 @@ func (g *gen) tile(s *isa, m, nv int, k, a, b, ldb, c, ldc reg.Register) {
 			g.PREFETCHT0(aMem.Offset((u + d) * sh.mr * 4))
 			g.PREFETCHT0(operand.Mem{Base: b, Index: ldb, Scale: 1}.Offset(0))
 		}
-		for j := 0; j < nv; j++ {
+		for j := 0; j < e.nv; j++ {
 			g.VMOVUPS(bMem.Offset(j*vb), bv[j])
 		}
 		for i := 0; i < m; i++ {
 			ai := aMem.Offset((u*sh.mr + i) * 4)
 			if sh.embedded {
-				for j := 0; j < nv; j++ {
+				for j := 0; j < e.nv; j++ {
 					g.VFMADD231PS_BCST(ai, bv[j], acc(i, j))
 				}
 				continue
@@ -264,7 +363,7 @@ func (g *gen) tile(s *isa, m, nv int, k, a, b, ldb, c, ldc reg.Register) {
 			t := bc[nb%len(bc)]
 			nb++
 			g.VBROADCASTSS(ai, t)
-			for j := 0; j < nv; j++ {
+			for j := 0; j < e.nv; j++ {
 				g.VFMADD231PS(t, bv[j], acc(i, j))
 			}
 		}
@@ -305,8 +404,14 @@ func (g *gen) tile(s *isa, m, nv int, k, a, b, ldb, c, ldc reg.Register) {
 	g.JEQ(operand.LabelRef(l("beta0")))
 	g.VBROADCASTSS(param(g, "beta"), beta)
 	for i := 0; i < m; i++ {
-		for j := 0; j < nv; j++ {
+		for j := 0; j < e.nv; j++ {
 			g.VMULPS(alpha, acc(i, j), acc(i, j))
+			if masked(j) {
+				g.VMOVUPS_Z(cMem.Offset(j*vb), e.mask, bc[0])
+				g.VFMADD231PS(bc[0], beta, acc(i, j))
+				g.VMOVUPS(acc(i, j), e.mask, cMem.Offset(j*vb))
+				continue
+			}
 			g.VFMADD231PS(cMem.Offset(j*vb), beta, acc(i, j))
 			g.VMOVUPS(acc(i, j), cMem.Offset(j*vb))
 		}
@@ -319,8 +424,12 @@ func (g *gen) tile(s *isa, m, nv int, k, a, b, ldb, c, ldc reg.Register) {
 
 	g.Label(l("beta0"))
 	for i := 0; i < m; i++ {
-		for j := 0; j < nv; j++ {
+		for j := 0; j < e.nv; j++ {
 			g.VMULPS(alpha, acc(i, j), acc(i, j))
+			if masked(j) {
+				g.VMOVUPS(acc(i, j), e.mask, cMem.Offset(j*vb))
+				continue
+			}
 			g.VMOVUPS(acc(i, j), cMem.Offset(j*vb))
 		}
 		if i < m-1 {

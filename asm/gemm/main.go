@@ -78,4 +78,5 @@ func (s *shape) flags(fs *flag.FlagSet, prefix string) {
 	fs.IntVar(&s.unroll, prefix+".unroll", s.unroll, "k-loop unroll factor")
 	fs.BoolVar(&s.embedded, prefix+".bcst", s.embedded, "broadcast A through the FMA's memory operand (AVX-512 only)")
 	fs.IntVar(&s.prefetch, prefix+".prefetch", s.prefetch, "PREFETCHT0 A and B this many k steps ahead (0: none)")
+	fs.BoolVar(&s.prefetchC, prefix+".pfc", s.prefetchC, "PREFETCHT0 the C tile before the k loop")
 }
