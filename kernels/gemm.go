@@ -271,8 +271,8 @@ func (w *workspace) gemm(im *impl, g *gemmArgs, i0, i1, j0, j1 int) {
 			if pc > 0 {
 				beta = 1
 			}
-			// bAt(j) is the offset of column jc+j of this B block; rows
-			// are packWidth apart.
+			// Column jc+j of this B block starts at bBase +
+			// (j/packWidth)*bPanel + j%packWidth; rows are packWidth apart.
 			var bData []float32
 			var bBase, bPanel int
 			if pb := g.b.packed; pb != nil {
