@@ -22,7 +22,7 @@ func TestMain(m *testing.M) {
 	kernels.SetThreads(1)
 	// Configuration lines (key: value) that benchstat keeps with the results.
 	fmt.Printf("simdmlp-paths: %s (default %s)\n", strings.Join(kernels.Available(), " "), defaultPath)
-	fmt.Printf("gonum: %s, pure Go\n", moduleVersion("gonum.org/v1/gonum"))
+	fmt.Printf("gonum: %s, %s\n", moduleVersion("gonum.org/v1/gonum"), gonumKind)
 	fmt.Printf("openblas: %s\n", openblasInfo())
 	fmt.Printf("threads: 1\n")
 	code := m.Run()

@@ -20,8 +20,9 @@
 //     128×784×B, 64×128×B, 10×64×B (TN), input gradients B×64×10, B×128×64
 //     (NN) — and 1024×1024×1024 (NN). Shapes are m×n×k with the operations
 //     on A and B. impl is each path this CPU runs (generic, avx2, avx512,
-//     neon), "gonum" (gonum.org/v1/gonum/blas/gonum's pure-Go Sgemm,
-//     row-major like ours) and, under -tags openblas, "openblas"
+//     neon), "gonum" (gonum.org/v1/gonum/blas/gonum's Sgemm, row-major
+//     like ours; Go code that on amd64 and arm64 calls gonum's assembly
+//     axpy/dot kernels, pure Go only with -tags noasm) and, under -tags openblas, "openblas"
 //     (cblas_sgemm), all on the same operands. After the run a table puts
 //     the GEMM figures side by side with how many times faster the default
 //     path is than gonum and OpenBLAS.
