@@ -51,40 +51,53 @@ func paper(base *config, d *data, log io.Writer, stop *atomic.Bool) error {
 		err  error
 		secs float64
 	}
-	// Slowest first, so the two cores finish together.
+	// Longest first (Adam and small batches cost more per epoch), so the
+	// cores finish together; when fewer runs are left than cores, the rest
+	// use the idle cores for their products (results do not depend on the
+	// thread count).
 	var jobs []*job
-	for _, b := range []int{16, 64, 100} {
-		for _, opt := range []string{"sgd", "adam"} {
-			c := *base
-			c.Opt, c.Batch, c.Paper = opt, b, false
-			jobs = append(jobs, &job{cfg: c})
-		}
+	for _, oc := range []struct {
+		opt   string
+		batch int
+	}{{"adam", 16}, {"sgd", 16}, {"adam", 64}, {"adam", 100}, {"sgd", 64}, {"sgd", 100}} {
+		c := *base
+		c.Opt, c.Batch, c.Paper = oc.opt, oc.batch, false
+		jobs = append(jobs, &job{cfg: c})
 	}
 	w := workers(base)
 	fmt.Fprintf(log, "paper: 6 runs of %d epochs, %d at a time, %s kernels\n", base.Epochs, w, kernels.Active())
 	start := time.Now()
 	var mu sync.Mutex
-	sem := make(chan struct{}, w)
-	var wg sync.WaitGroup
+	queue := make(chan *job, len(jobs))
 	for _, j := range jobs {
+		queue <- j
+	}
+	close(queue)
+	var unfinished atomic.Int32
+	unfinished.Store(int32(len(jobs)))
+	var wg sync.WaitGroup
+	for range w {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			if stop.Load() {
-				j.err = errInterrupted
-				return
+			for j := range queue {
+				if stop.Load() {
+					j.err = errInterrupted
+					continue
+				}
+				dir := filepath.Join(base.Out, j.cfg.name())
+				if _, err := os.Stat(filepath.Join(dir, "checkpoint.safetensors")); err != nil {
+					j.cfg.Resume = false
+				}
+				r := &run{cfg: &j.cfg, dir: dir, d: d, log: &lockedWriter{w: log, mu: &mu}, stop: stop,
+					label: fmt.Sprintf("%-9s ", j.cfg.name())}
+				t0 := time.Now()
+				j.recs, j.err = r.execute()
+				j.secs = time.Since(t0).Seconds()
+				if left := int(unfinished.Add(-1)); left > 0 && left < w {
+					kernels.SetThreads(w / left)
+				}
 			}
-			dir := filepath.Join(base.Out, j.cfg.name())
-			if _, err := os.Stat(filepath.Join(dir, "checkpoint.safetensors")); err != nil {
-				j.cfg.Resume = false
-			}
-			r := &run{cfg: &j.cfg, dir: dir, d: d, log: &lockedWriter{w: log, mu: &mu}, stop: stop,
-				label: fmt.Sprintf("%-9s ", j.cfg.name())}
-			t0 := time.Now()
-			j.recs, j.err = r.execute()
-			j.secs = time.Since(t0).Seconds()
 		}()
 	}
 	wg.Wait()
