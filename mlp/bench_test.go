@@ -71,6 +71,48 @@ func BenchmarkTrainStep(b *testing.B) {
 	}
 }
 
+// BenchmarkAdamSubnormal: an Adam step whose moments start subnormal, as
+// they become after many steps for weights whose gradient is always zero
+// (here the first layer's weights on a blank 4-pixel border, as in
+// Fashion-MNIST). x86 arithmetic on subnormals is many times slower; the
+// kernels flush state below 2^-126 to zero, so ns/op matches
+// BenchmarkTrainStep/b=16/adam of the same run.
+func BenchmarkAdamSubnormal(b *testing.B) {
+	defer kernels.SetThreads(1)()
+	const bsz = 16
+	for _, name := range kernels.Available() {
+		b.Run(name, func(b *testing.B) {
+			defer must(kernels.Use(name))()
+			n, err := New(Config{Sizes: []int{784, 128, 64, 10}, Dropout: 0.02, Seed: 1, MaxBatch: bsz})
+			if err != nil {
+				b.Fatal(err)
+			}
+			opt := NewAdam(kernels.DefaultAdam())
+			n.SetOptimizer(opt)
+			rng := rand.New(rand.NewPCG(1, 2))
+			x := make([]uint8, bsz*784)
+			for i := range x {
+				if r, c := i%784/28, i%28; r >= 4 && r < 24 && c >= 4 && c < 24 {
+					x[i] = uint8(rng.IntN(256))
+				}
+			}
+			_, labels := randomBatch(rng, bsz, 1, 10)
+			for _, s := range opt.State() {
+				for i := range s.Data {
+					s.Data[i] = 1e-39 // subnormal
+				}
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, err := n.TrainStepBytes(x, labels); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportPeak(b, name, gemmFlops(bsz)*float64(b.N)/b.Elapsed().Seconds()/1e9)
+		})
+	}
+}
+
 // BenchmarkEvaluate: evaluation of 60,000 inputs, single thread.
 func BenchmarkEvaluate(b *testing.B) {
 	defer kernels.SetThreads(1)()
