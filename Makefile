@@ -35,7 +35,7 @@ test-race:
 
 test-arm64:
 	GOARCH=arm64 $(GO) vet ./...
-	GOARCH=arm64 $(GO) test -count=1 -short -exec $(QEMU) ./kernels ./mlp ./dataset
+	GOARCH=arm64 $(GO) test -count=1 -short -exec $(QEMU) ./...
 	GOARCH=arm64 $(GO) test -count=1 -short -tags purego -exec $(QEMU) ./kernels
 
 # The committed assembly must equal a fresh regeneration.
