@@ -38,11 +38,16 @@ func mainErr(args []string, stdout, stderr io.Writer) int {
 	var stop atomic.Bool
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	done := make(chan struct{})
+	defer close(done)
 	go func() {
-		s := <-sig
-		fmt.Fprintf(stderr, "train: %v: stopping after the current step\n", s)
-		stop.Store(true)
-		signal.Stop(sig)
+		select {
+		case s := <-sig:
+			fmt.Fprintf(stderr, "train: %v: stopping after the current step\n", s)
+			stop.Store(true)
+		case <-done:
+		}
 	}()
 	if err := execute(cfg, stdout, &stop); err != nil {
 		if errors.Is(err, errInterrupted) {
@@ -69,7 +74,7 @@ func execute(cfg *config, log io.Writer, stop *atomic.Bool) error {
 		return paper(cfg, d, log, stop)
 	}
 	kernels.SetThreads(cfg.Threads)
-	r := &run{cfg: cfg, dir: filepath.Join(cfg.Out, cfg.name()), d: d, log: log, stop: stop}
+	r := &run{cfg: cfg, dir: filepath.Join(cfg.Out, cfg.name()), d: d, log: log, stop: stop, onStep: testStepHook}
 	fmt.Fprintf(log, "%s: %s, lr %g, %d epochs, hidden %v, dropout %g, seed %d, %s kernels, %d threads\n",
 		cfg.name(), cfg.title(), cfg.LR, cfg.Epochs, cfg.Hidden, cfg.Dropout, cfg.Seed, kernels.Active(), kernels.Threads())
 	_, err = r.execute()
@@ -94,6 +99,9 @@ func loadData(cfg *config, log io.Writer) (*data, error) {
 	scale, offset := inputScaling(cfg.Norm, train)
 	return &data{train: train, test: test, scale: scale, offset: offset}, nil
 }
+
+// testStepHook, when a test sets it, runs after every training step.
+var testStepHook func()
 
 // workers returns how many runs -paper trains at once.
 func workers(cfg *config) int {

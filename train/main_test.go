@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 
 	"github.com/simdmlp/simdmlp/dataset"
@@ -209,4 +210,43 @@ func TestRealDataOneEpoch(t *testing.T) {
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, recs[0].PrecTest, 80.0)
 	t.Logf("epoch 1: during %.2f%% train %.2f%% test %.2f%%", recs[0].PrecDuring, recs[0].PrecTrain, recs[0].PrecTest)
+}
+
+// TestSIGINTCheckpointResume: a real SIGINT mid-run writes a checkpoint and
+// exits 130; -resume then ends with the same metrics and weights as a run
+// that was never interrupted.
+func TestSIGINTCheckpointResume(t *testing.T) {
+	dataDir := syntheticData(t, 400, 100)
+	args := func(out string) []string {
+		return []string{"-data", dataDir, "-out", out, "-epochs", "3", "-batch", "32", "-hidden", "24,12", "-opt", "adam", "-quiet"}
+	}
+	whole := t.TempDir()
+	code, _, stderr := runMain(args(whole)...)
+	require.Equal(t, 0, code, stderr)
+
+	part := t.TempDir()
+	steps := 0
+	testStepHook = func() {
+		if steps++; steps == 20 {
+			require.NoError(t, syscall.Kill(syscall.Getpid(), syscall.SIGINT))
+		}
+	}
+	code, stdout, stderr := runMain(args(part)...)
+	testStepHook = nil
+	require.Equal(t, 130, code, stderr)
+	require.Contains(t, stderr, "interrupt")
+	require.Contains(t, stdout, "checkpoint written to")
+	require.FileExists(t, filepath.Join(part, "adam-b32", "checkpoint.safetensors"))
+	require.NoFileExists(t, filepath.Join(part, "adam-b32", "model.safetensors"))
+
+	code, stdout, stderr = runMain(append(args(part), "-resume")...)
+	require.Equal(t, 0, code, stderr)
+	require.Contains(t, stdout, "resuming")
+	for _, f := range []string{"metrics.csv", "model.safetensors"} {
+		a, err := os.ReadFile(filepath.Join(whole, "adam-b32", f))
+		require.NoError(t, err)
+		b, err := os.ReadFile(filepath.Join(part, "adam-b32", f))
+		require.NoError(t, err)
+		require.True(t, bytes.Equal(a, b), "%s differs after an interrupted and resumed run", f)
+	}
 }
