@@ -44,8 +44,9 @@ func mainErr(args []string, stdout, stderr io.Writer) int {
 	go func() {
 		select {
 		case s := <-sig:
-			fmt.Fprintf(stderr, "train: %v: stopping after the current step\n", s)
+			fmt.Fprintf(stderr, "train: %v: stopping after the current step (again to quit at once)\n", s)
 			stop.Store(true)
+			signal.Stop(sig)
 		case <-done:
 		}
 	}()
