@@ -122,8 +122,10 @@ func (n *Network) Config() Config {
 	return c
 }
 
-// Inputs returns the input width, Classes the output width.
-func (n *Network) Inputs() int  { return n.cfg.Sizes[0] }
+// Inputs returns the input width.
+func (n *Network) Inputs() int { return n.cfg.Sizes[0] }
+
+// Classes returns the output width.
 func (n *Network) Classes() int { return n.cfg.Sizes[len(n.cfg.Sizes)-1] }
 
 // Steps returns the number of training steps taken.

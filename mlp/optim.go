@@ -31,8 +31,10 @@ type SGD struct {
 // NewSGD returns an SGD optimizer with the given hyper-parameters.
 func NewSGD(h kernels.SGD) *SGD { return &SGD{SGD: h} }
 
+// Name returns "sgd".
 func (o *SGD) Name() string { return "sgd" }
 
+// Init allocates a momentum buffer per tensor when Momentum is set.
 func (o *SGD) Init(sizes []int) {
 	o.buf = make([][]float32, len(sizes))
 	if o.Momentum != 0 {
@@ -42,12 +44,14 @@ func (o *SGD) Init(sizes []int) {
 	}
 }
 
+// Step updates every tensor; t == 1 starts the momentum buffers as PyTorch does.
 func (o *SGD) Step(t int, params, grads [][]float32) {
 	for i := range params {
 		o.SGD.Step(params[i], grads[i], o.buf[i], t == 1)
 	}
 }
 
+// State returns the momentum buffers (none without momentum).
 func (o *SGD) State() []StateTensor {
 	if o.Momentum == 0 {
 		return nil
@@ -69,6 +73,7 @@ type Adam struct {
 // defaults (lr 1e-3, betas 0.9/0.999, eps 1e-8).
 func NewAdam(h kernels.Adam) *Adam { return &Adam{Adam: h} }
 
+// Name returns "adam", or "adamw" when decoupled.
 func (o *Adam) Name() string {
 	if o.Decoupled {
 		return "adamw"
@@ -76,6 +81,7 @@ func (o *Adam) Name() string {
 	return "adam"
 }
 
+// Init allocates the two moments of every tensor.
 func (o *Adam) Init(sizes []int) {
 	o.m = make([][]float32, len(sizes))
 	o.v = make([][]float32, len(sizes))
@@ -85,12 +91,14 @@ func (o *Adam) Init(sizes []int) {
 	}
 }
 
+// Step updates every tensor with bias corrections for step t.
 func (o *Adam) Step(t int, params, grads [][]float32) {
 	for i := range params {
 		o.Adam.Step(params[i], grads[i], o.m[i], o.v[i], t)
 	}
 }
 
+// State returns the first and second moments of every tensor.
 func (o *Adam) State() []StateTensor {
 	s := make([]StateTensor, 0, 2*len(o.m))
 	for i := range o.m {
