@@ -93,3 +93,15 @@ func packANAVX512(dst *float32, src *float32, ld int, kc int, rows int)
 //
 //go:noescape
 func gemmEdgeAVX512(mr int, nc int, k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32)
+
+// packATAVX512 packs one micro-panel of 14 rows of op(A) = Aᵀ (AVX512):
+//
+//	for p < kc, i < 14:
+//	  dst[p*14+i] = src[p*ld+i] if i < rows, else 0
+//
+// 1 ≤ rows ≤ 14, kc ≥ 0 (kc ≤ 0: nothing is touched). It reads only
+// the first rows floats of each of the kc rows of src.
+// It may write 2 floats past dst[kc*14-1], with unspecified values.
+//
+//go:noescape
+func packATAVX512(dst *float32, src *float32, ld int, kc int, rows int)

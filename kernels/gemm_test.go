@@ -427,3 +427,48 @@ func FuzzGemm(f *testing.F) {
 		}
 	})
 }
+
+// TestGemmDirectBBitIdentical: op(B) = B read in place (directB) and B
+// packed give the same bits: the same product with B stored at row
+// distances that take either path (a multiple of 256 floats with more than
+// 8·MR rows packs), with partial tiles whose last B row ends at the slice.
+func TestGemmDirectBBitIdentical(t *testing.T) {
+	forEachImpl(t, func(t *testing.T, name string) {
+		im := lookup(name)
+		rng := rand.New(rand.NewPCG(13, 14))
+		for _, s := range [][3]int{{8*im.mr + 5, 2*im.nr + 7, 37}, {8*im.mr + 1, 250, 300}} {
+			m, n, k := s[0], s[1], s[2]
+			a := make([]float32, m*k)
+			for i := range a {
+				a[i] = rng.Float32()*2 - 1
+			}
+			var want []float32
+			for _, ldb := range []int{n, 256, n + 3, 512} {
+				g := &gemmArgs{m: m, b: operandB{op: NoTrans, ld: ldb}}
+				b := make([]float32, (k-1)*ldb+n)
+				for p := 0; p < k; p++ {
+					for j := 0; j < n; j++ {
+						b[p*ldb+j] = float32(p*n+j)/float32(k*n) - 0.5
+					}
+				}
+				c := make([]float32, m*n)
+				for i := range c {
+					c[i] = float32(i % 7)
+				}
+				Gemm(NoTrans, NoTrans, m, n, k, 0.75, a, k, b, ldb, -0.5, c, n)
+				msg := fmt.Sprintf("%v ldb=%d direct=%v", s, ldb, g.directB(im))
+				if ldb == 512 && g.directB(im) {
+					t.Fatalf("%s: want B packed", msg)
+				}
+				if want == nil {
+					if !g.directB(im) {
+						t.Fatalf("%s: want the first product read in place", msg)
+					}
+					want = c
+					continue
+				}
+				requireSameBits(t, want, c, msg)
+			}
+		}
+	})
+}

@@ -40,6 +40,9 @@ type impl struct {
 	// Transposing packs in assembly (see packBTGeneric, packANGeneric);
 	// nil: the generic ones.
 	packBT, packAN packTransposer
+	// packAT is the straight copy of op(A) = Aᵀ into an A micro-panel in
+	// assembly (see packATGeneric); nil: the generic one.
+	packAT packTransposer
 	// edge computes the first nc < nr columns of a tile (see
 	// gemmEdgeAVX512); nil: the driver computes a whole tile aside and
 	// merges those columns.

@@ -5,7 +5,9 @@ package kernels
 // micro-panels) gather one float from each of many rows per packed row;
 // paths with assembly for them set impl.packBT and impl.packAN, whose
 // generic twins are packBTGeneric and packANGeneric. The straight copies
-// (op(B) = B, op(A) = Aᵀ) are Go copies on every path.
+// (op(B) = B, op(A) = Aᵀ) are Go copies, except that paths with assembly
+// for the latter set impl.packAT (generic twin packATGeneric); op(B) = B is
+// mostly read in place (see directB).
 
 // packTransposer packs rows of a stored matrix transposed: see
 // packBTGeneric and packANGeneric for the contract.
@@ -53,15 +55,16 @@ func packANGeneric(dst, src []float32, ld, kc, rows, mr int) {
 	}
 }
 
-// packA copies op(A)[i0:i0+mc, p0:p0+kc] into dst as micro-panels of mr
-// rows: panel q holds element (q*mr+i, p) at q*kc*mr + p*mr + i. Rows past
-// mc are zero. dst must hold packSlack floats past the block.
-func packA(im *impl, dst []float32, op Op, a []float32, lda, i0, mc, p0, kc, mr int) {
-	for q := 0; q*mr < mc; q++ {
-		rows := min(mr, mc-q*mr)
+// packA copies op(A)[i0:i0+mc, p0:p0+kc] into dst as micro-panels of h ≤
+// mr rows laid out as mr: panel q holds element (q*h+i, p) at q*kc*mr +
+// p*mr + i, and zeros for i from its rows (h, or what is left of mc) up
+// to mr. dst must hold packSlack floats past the block.
+func packA(im *impl, dst []float32, op Op, a []float32, lda, i0, mc, p0, kc, mr, h int) {
+	for q := 0; q*h < mc; q++ {
+		rows := min(h, mc-q*h)
 		d := dst[q*kc*mr : (q+1)*kc*mr]
 		if op == NoTrans {
-			src := a[(i0+q*mr)*lda+p0:][:(rows-1)*lda+kc]
+			src := a[(i0+q*h)*lda+p0:][:(rows-1)*lda+kc]
 			if im.packAN != nil {
 				_ = dst[(q+1)*kc*mr+packSlack-1]
 				im.packAN(&d[0], &src[0], lda, kc, rows)
@@ -70,13 +73,29 @@ func packA(im *impl, dst []float32, op Op, a []float32, lda, i0, mc, p0, kc, mr 
 			}
 			continue
 		}
-		for p := 0; p < kc; p++ {
-			copy(d[p*mr:p*mr+rows], a[(p0+p)*lda+i0+q*mr:][:rows])
+		src := a[p0*lda+i0+q*h:][:(kc-1)*lda+rows]
+		if im.packAT != nil {
+			_ = dst[(q+1)*kc*mr+packSlack-1]
+			im.packAT(&d[0], &src[0], lda, kc, rows)
+			continue
 		}
-		if rows < mr {
-			for p := 0; p < kc; p++ {
-				clear(d[p*mr+rows : p*mr+mr])
-			}
+		packATGeneric(d, src, lda, kc, rows, mr)
+	}
+}
+
+// packATGeneric is the generic twin of the packAT assembly: one
+// micro-panel of mr rows of op(A) = Aᵀ, a straight copy of the first rows
+// floats of kc rows of the stored matrix:
+//
+//	for p < kc, i < mr:
+//	  dst[p*mr+i] = src[p*ld+i] if i < rows, else 0
+func packATGeneric(dst, src []float32, ld, kc, rows, mr int) {
+	for p := 0; p < kc; p++ {
+		copy(dst[p*mr:p*mr+rows], src[p*ld:][:rows])
+	}
+	if rows < mr {
+		for p := 0; p < kc; p++ {
+			clear(dst[p*mr+rows : p*mr+mr])
 		}
 	}
 }

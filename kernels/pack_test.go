@@ -134,6 +134,83 @@ func TestPackAN(t *testing.T) {
 	}
 }
 
+// checkPackAT runs the assembly packAT on kc rows of rows floats (pc.n =
+// rows), rows pc.ld apart from src[pc.off], into a dst of sentinels and
+// compares it bit for bit with packATGeneric, allowing packSlack floats of
+// overwrite past the panel.
+func checkPackAT(t *testing.T, im *impl, pc packCase, src []float32) {
+	t.Helper()
+	want := make([]float32, pc.kc*im.mr)
+	got := make([]float32, len(want)+packSlack+8)
+	for i := range got {
+		got[i] = sentinel
+	}
+	if pc.kc > 0 {
+		packATGeneric(want, src[pc.off:], pc.ld, pc.kc, pc.n, im.mr)
+		im.packAT(&got[0], &src[pc.off], pc.ld, pc.kc, pc.n)
+	}
+	for i, w := range want {
+		if math.Float32bits(got[i]) != math.Float32bits(w) {
+			t.Fatalf("packAT %v: dst[%d] = %g, want %g", pc, i, got[i], w)
+		}
+	}
+	for i := len(want) + packSlack; i < len(got); i++ {
+		if math.Float32bits(got[i]) != math.Float32bits(sentinel) {
+			t.Fatalf("packAT %v: dst[%d] past the panel written: %g", pc, i, got[i])
+		}
+	}
+}
+
+// atSrc returns the source of a packAT case, kc rows of pc.n random floats
+// pc.ld apart from pc.off (pad floats after them), NaN sentinels elsewhere.
+func atSrc(rng *rand.Rand, pc packCase, pad int, alloc func(n int) []float32) []float32 {
+	n := 0
+	if pc.kc > 0 {
+		n = pc.off + (pc.kc-1)*pc.ld + pc.n + pad
+	}
+	src := alloc(n)
+	for i := range src {
+		src[i] = sentinel
+	}
+	for p := 0; p < pc.kc; p++ {
+		for i := 0; i < pc.n; i++ {
+			src[pc.off+p*pc.ld+i] = rng.Float32()*2 - 1
+		}
+	}
+	return src
+}
+
+func TestPackAT(t *testing.T) {
+	for _, im := range packImpls(t) {
+		if im.packAT == nil {
+			continue
+		}
+		t.Run(im.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(29, 30))
+			for _, kc := range packKCs() {
+				for n := 1; n <= im.mr; n++ {
+					for _, lay := range [][2]int{{0, 0}, {3, 1}, {17, 3}} {
+						pc := packCase{n: n, kc: kc, ld: n + lay[0], off: lay[1]}
+						checkPackAT(t, im, pc, atSrc(rng, pc, 5, plainAlloc))
+					}
+				}
+			}
+			if haveGuardPages {
+				for _, atStart := range []bool{false, true} {
+					for _, kc := range []int{1, 3, 4, 5, 9, 100} {
+						for n := 1; n <= im.mr; n++ {
+							for _, ld := range []int{n, n + 5, 64} {
+								pc := packCase{n: n, kc: kc, ld: ld}
+								checkPackAT(t, im, pc, atSrc(rng, pc, 0, func(n int) []float32 { return guardedFloats(t, n, atStart) }))
+							}
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
 // TestPackGuardPages: the packs read nothing outside the rows, with the
 // source flush against an unreadable page at its end and at its start.
 func TestPackGuardPages(t *testing.T) {
@@ -186,12 +263,24 @@ func TestPackBlocks(t *testing.T) {
 					if kc == 0 {
 						kc = 1
 					}
-					want := make([]float32, (mc+im.mr)*kc+packSlack)
-					got := make([]float32, len(want))
-					packA(gen, want, NoTrans, a, ld, i0, mc, 1%k, kc, im.mr)
-					packA(im, got, NoTrans, a, ld, i0, mc, 1%k, kc, im.mr)
-					n := (mc + im.mr - 1) / im.mr * im.mr * kc
-					requireSameBits(t, want[:n], got[:n], fmt.Sprintf("packA %v i0=%d", s, i0))
+					// Panels of mr rows, and of fewer (laid out as mr).
+					for _, h := range []int{im.mr, im.mr/2 + 1} {
+						pn := (mc + h - 1) / h * im.mr * kc
+						want := make([]float32, pn+packSlack)
+						got := make([]float32, len(want))
+						packA(gen, want, NoTrans, a, ld, i0, mc, 1%k, kc, im.mr, h)
+						packA(im, got, NoTrans, a, ld, i0, mc, 1%k, kc, im.mr, h)
+						requireSameBits(t, want[:pn], got[:pn], fmt.Sprintf("packA %v i0=%d h=%d", s, i0, h))
+						// op(A) = Aᵀ: a is k×rows stored; rows up to cols of it.
+						if mt, kt := min(cols, ld)-i0, min(rows, kc+1)-1; mt > 0 && kt > 0 {
+							pn := (mt + h - 1) / h * im.mr * kt
+							want := make([]float32, pn+packSlack)
+							got := make([]float32, len(want))
+							packA(gen, want, Trans, a, ld, i0, mt, 1, kt, im.mr, h)
+							packA(im, got, Trans, a, ld, i0, mt, 1, kt, im.mr, h)
+							requireSameBits(t, want[:pn], got[:pn], fmt.Sprintf("packA Trans %v i0=%d h=%d", s, i0, h))
+						}
+					}
 
 					nc := min(cols, rows-i0)
 					wb := make([]float32, (nc+packWidth)*kc)
@@ -232,7 +321,7 @@ func BenchmarkPack(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				for p0 := 0; p0 < k; p0 += kc {
-					packA(im, dst, NoTrans, src, k, 0, m, p0, min(kc, k-p0), im.mr)
+					packA(im, dst, NoTrans, src, k, 0, m, p0, min(kc, k-p0), im.mr, im.mr)
 				}
 			}
 			b.ReportMetric(float64(m*k*4)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")

@@ -369,3 +369,81 @@ func (g *gen) packAN(s *isa, tbl operand.Mem) {
 	g.VZEROUPPER()
 	g.RET()
 }
+
+// packAT emits packAT<ISA> (AVX-512 only): one packed A micro-panel of mr
+// rows for op(A) = Aᵀ, a straight copy of the first rows floats of kc rows
+// of the stored matrix: one masked load and one whole-vector store per k,
+// in increasing k, so that each store's excess lanes are overwritten by the
+// next.
+func (g *gen) packAT(s *isa, tbl operand.Mem) {
+	w := s.lanes()
+	mr := s.shape.mr
+	if mr > w {
+		panic(fmt.Sprintf("%s: packAT needs mr ≤ %d", s.name, w))
+	}
+	name := "packAT" + s.name
+	g.Function(name)
+	g.Attributes(attr.NOSPLIT)
+	g.SignatureExpr("func(dst, src *float32, ld, kc, rows int)")
+	g.Pragma("noescape")
+	doc := []string{
+		fmt.Sprintf("%s packs one micro-panel of %d rows of op(A) = Aᵀ (%s):", name, mr, s.name),
+		"",
+		fmt.Sprintf("\tfor p < kc, i < %d:", mr),
+		fmt.Sprintf("\t  dst[p*%d+i] = src[p*ld+i] if i < rows, else 0", mr),
+		"",
+		fmt.Sprintf("1 ≤ rows ≤ %d, kc ≥ 0 (kc ≤ 0: nothing is touched). It reads only", mr),
+		"the first rows floats of each of the kc rows of src.",
+	}
+	if mr < w {
+		doc = append(doc, fmt.Sprintf("It may write %d floats past dst[kc*%d-1], with unspecified values.", w-mr, mr))
+	}
+	g.Doc(doc...)
+	dst := g.Load(g.Param("dst"), g.GP64())
+	src := g.Load(g.Param("src"), g.GP64())
+	ld := g.Load(g.Param("ld"), g.GP64())
+	kc := g.Load(g.Param("kc"), g.GP64())
+	rows := g.Load(g.Param("rows"), g.GP64())
+	g.TESTQ(kc, kc)
+	g.JLE(operand.LabelRef("ret"))
+	g.CMPQ(rows, operand.U32(1))
+	g.JLT(operand.LabelRef("ret"))
+	g.CMPQ(rows, operand.U32(mr))
+	g.JGT(operand.LabelRef("ret"))
+	g.SHLQ(operand.U8(2), ld)
+	tb := g.GP64()
+	g.LEAQ(tbl, tb)
+	g.KMOVW(operand.Mem{Base: tb, Index: rows, Scale: 2}, reg.K1)
+	const unroll = 4
+	v := make([]reg.VecVirtual, unroll)
+	for i := range v {
+		v[i] = g.ZMM()
+	}
+	g.CMPQ(kc, operand.U32(unroll))
+	g.JLT(operand.LabelRef("tail"))
+	g.Label("loop")
+	for i := 0; i < unroll; i++ {
+		g.VMOVUPS_Z(operand.Mem{Base: src}, reg.K1, v[i])
+		g.ADDQ(ld, src)
+	}
+	for i := 0; i < unroll; i++ {
+		g.VMOVUPS(v[i], operand.Mem{Base: dst, Disp: i * mr * 4})
+	}
+	g.ADDQ(operand.U32(unroll*mr*4), dst)
+	g.SUBQ(operand.U32(unroll), kc)
+	g.CMPQ(kc, operand.U32(unroll))
+	g.JGE(operand.LabelRef("loop"))
+	g.Label("tail")
+	g.TESTQ(kc, kc)
+	g.JEQ(operand.LabelRef("ret"))
+	g.Label("one")
+	g.VMOVUPS_Z(operand.Mem{Base: src}, reg.K1, v[0])
+	g.VMOVUPS(v[0], operand.Mem{Base: dst})
+	g.ADDQ(ld, src)
+	g.ADDQ(operand.U32(mr*4), dst)
+	g.DECQ(kc)
+	g.JNE(operand.LabelRef("one"))
+	g.Label("ret")
+	g.VZEROUPPER()
+	g.RET()
+}
