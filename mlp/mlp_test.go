@@ -1,7 +1,6 @@
 package mlp
 
 import (
-	"errors"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -336,4 +335,3 @@ func FuzzSafetensors(f *testing.F) {
 	})
 }
 
-var _ = errors.Is

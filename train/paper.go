@@ -156,7 +156,6 @@ func best(recs []epochRecord, f func(epochRecord) float64) (float64, int) {
 
 func train(r epochRecord) float64  { return r.PrecTrain }
 func test(r epochRecord) float64   { return r.PrecTest }
-func during(r epochRecord) float64 { return r.PrecDuring }
 
 // resultsMarkdown compares the runs with the study and checks its findings.
 func resultsMarkdown(base *config, res map[string][]epochRecord, secs map[string]float64, total time.Duration, w int) []byte {
@@ -265,4 +264,3 @@ func order(r epochRecord) string {
 	return fmt.Sprintf("%s %.2f > %s %.2f > %s %.2f", cs[0].n, cs[0].v, cs[1].n, cs[1].v, cs[2].n, cs[2].v)
 }
 
-var _ = during
