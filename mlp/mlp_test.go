@@ -334,4 +334,3 @@ func FuzzSafetensors(f *testing.F) {
 		}
 	})
 }
-

@@ -154,8 +154,8 @@ func best(recs []epochRecord, f func(epochRecord) float64) (float64, int) {
 	return m, at
 }
 
-func train(r epochRecord) float64  { return r.PrecTrain }
-func test(r epochRecord) float64   { return r.PrecTest }
+func train(r epochRecord) float64 { return r.PrecTrain }
+func test(r epochRecord) float64  { return r.PrecTest }
 
 // resultsMarkdown compares the runs with the study and checks its findings.
 func resultsMarkdown(base *config, res map[string][]epochRecord, secs map[string]float64, total time.Duration, w int) []byte {
@@ -263,4 +263,3 @@ func order(r epochRecord) string {
 	}
 	return fmt.Sprintf("%s %.2f > %s %.2f > %s %.2f", cs[0].n, cs[0].v, cs[1].n, cs[1].v, cs[2].n, cs[2].v)
 }
-
