@@ -202,7 +202,6 @@ func (g *gen) fsqrt(d, n int)    { g.f2("fsqrt", d, n) }
 func (g *gen) frintn(d, n int)   { g.f2("frintn", d, n) } // to nearest, ties to even
 func (g *gen) fcvtzs(d, n int)   { g.f2("fcvtzs", d, n) } // to int32, toward zero
 func (g *gen) ucvtf(d, n int)    { g.f2("ucvtf", d, n) }
-func (g *gen) fneg(d, n int)     { g.f2("fneg", d, n) }
 func (g *gen) fcmgtz(d, n int)   { g.w(fmt.Sprintf("fcmgt v%d.4s, v%d.4s, #0.0", d, n)) }
 func (g *gen) sshr(d, n, s int)  { g.w(fmt.Sprintf("sshr v%d.4s, v%d.4s, #%d", d, n, s)) }
 func (g *gen) bic(d, n, m int)   { g.w(fmt.Sprintf("bic v%d.16b, v%d.16b, v%d.16b", d, n, m)) } // n &^ m
@@ -224,7 +223,6 @@ func (g *gen) ushr(d, n, s int)  { g.i("VUSHR", fmt.Sprintf("$%d, V%d.S4, V%d.S4
 func (g *gen) shl(d, n, s int)   { g.i("VSHL", fmt.Sprintf("$%d, V%d.S4, V%d.S4", s, n, d)) }
 
 // fmla sets d += n*m, fused (one rounding).
-func (g *gen) fmla(d, n, m int) { g.i("VFMLA", fmt.Sprintf("V%d.S4, V%d.S4, V%d.S4", m, n, d)) }
 
 // bcastF broadcasts the float32 parameter name to the lanes of V(v).
 func (g *gen) bcastF(v int, name string) {
