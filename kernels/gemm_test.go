@@ -472,3 +472,49 @@ func TestGemmDirectBBitIdentical(t *testing.T) {
 		}
 	})
 }
+
+// TestGemmBytes: products with A given as bytes equal, bit for bit, the
+// same products on the bytes converted first by BytesToFloats; the bytes
+// are read flush against a guard page.
+func TestGemmBytes(t *testing.T) {
+	forEachImpl(t, func(t *testing.T, name string) {
+		rng := rand.New(rand.NewPCG(15, 16))
+		const scale, offset = float32(1.0 / 255), float32(-0.25)
+		for _, s := range [][3]int{{16, 128, 784}, {5, 10, 64}, {33, 70, 1}, {1, 1, 300}, {100, 64, 17}, {0, 3, 4}} {
+			m, n, k := s[0], s[1], s[2]
+			for _, tA := range ops {
+				ar, ac := stored(tA, m, k)
+				var a8 []uint8
+				if haveGuardPages {
+					a8 = guardedBytes(t, ar*ac, false)
+				} else {
+					a8 = make([]uint8, ar*ac)
+				}
+				for i := range a8 {
+					a8[i] = uint8(rng.IntN(256))
+				}
+				af := make([]float32, len(a8))
+				BytesToFloats(af, a8, scale, offset)
+				lda := max(1, ac)
+
+				bm := make([]float32, k*n)
+				for i := range bm {
+					bm[i] = rng.Float32() - 0.5
+				}
+				pb := NewPackedB(k, n)
+				pb.Pack(NoTrans, bm, max(1, n))
+				want := make([]float32, m*n)
+				got := make([]float32, m*n)
+				GemmPacked(tA, m, 0.5, af, lda, pb, 0, want, max(1, n))
+				GemmPackedBytes(tA, m, 0.5, a8, lda, scale, offset, pb, 0, got, max(1, n))
+				requireSameBits(t, want, got, fmt.Sprintf("GemmPackedBytes %s %v", tA, s))
+
+				// The gradient form: C (m×n, packed) = op(A)·B with B k×n.
+				cw, cg := NewPackedB(m, n), NewPackedB(m, n)
+				GemmToPacked(tA, NoTrans, k, 1, af, lda, bm, max(1, n), 0, cw)
+				GemmToPackedBytes(tA, NoTrans, k, 1, a8, lda, scale, offset, bm, max(1, n), 0, cg)
+				requireSameBits(t, cw.Data(), cg.Data(), fmt.Sprintf("GemmToPackedBytes %s %v", tA, s))
+			}
+		}
+	})
+}

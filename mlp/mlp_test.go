@@ -334,3 +334,64 @@ func FuzzSafetensors(f *testing.F) {
 		}
 	})
 }
+
+// TestBytesEqualFloats: training and evaluating on bytes (converted inside
+// the first layer's packing) gives the same bits as on the bytes converted
+// first.
+func TestBytesEqualFloats(t *testing.T) {
+	forEachImpl(t, func(t *testing.T) {
+		cfg := Config{Sizes: []int{784, 128, 64, 10}, Dropout: 0.02, Seed: 5, MaxBatch: 100, EvalBatch: 64}
+		a, err := New(cfg)
+		require.NoError(t, err)
+		b, err := New(cfg)
+		require.NoError(t, err)
+		a.SetOptimizer(NewAdam(kernels.DefaultAdam()))
+		b.SetOptimizer(NewAdam(kernels.DefaultAdam()))
+		rng := rand.New(rand.NewPCG(3, 3))
+		for s, bsz := range []int{16, 100, 7} {
+			xb := make([]uint8, bsz*784)
+			for i := range xb {
+				xb[i] = uint8(rng.IntN(256))
+			}
+			_, labels := randomBatch(rng, bsz, 1, 10)
+			xf := make([]float32, len(xb))
+			kernels.BytesToFloats(xf, xb, a.cfg.InputScale, a.cfg.InputOffset)
+			la, ca, err := a.TrainStepBytes(xb, labels)
+			require.NoError(t, err)
+			lb, cb, err := b.TrainStep(xf, labels)
+			require.NoError(t, err)
+			require.Equal(t, math.Float64bits(lb), math.Float64bits(la), "step %d loss", s)
+			require.Equal(t, cb, ca)
+		}
+		for i := range a.params {
+			requireBits(t, b.params[i], a.params[i])
+		}
+		xb := make([]uint8, 150*784)
+		labels := make([]uint8, 150)
+		for i := range xb {
+			xb[i] = uint8(rng.IntN(256))
+		}
+		xf := make([]float32, len(xb))
+		kernels.BytesToFloats(xf, xb, a.cfg.InputScale, a.cfg.InputOffset)
+		classes := make([]int, 150)
+		require.NoError(t, b.Predict(xf, classes))
+		right := 0
+		for i, c := range classes {
+			if c == int(labels[i]) {
+				right++
+			}
+		}
+		got, err := a.Evaluate(xb, labels)
+		require.NoError(t, err)
+		require.Equal(t, right, got)
+	})
+}
+
+func requireBits(t *testing.T, want, got []float32) {
+	t.Helper()
+	for i := range want {
+		if math.Float32bits(want[i]) != math.Float32bits(got[i]) {
+			t.Fatalf("element %d: %g, want %g", i, got[i], want[i])
+		}
+	}
+}
