@@ -9,10 +9,11 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/simdmlp/simdmlp/internal/atomicfile"
 )
 
 // MaxFileSize bounds what Load reads: larger files are rejected unread.
@@ -118,29 +119,7 @@ func (n *Network) Save(path string, meta map[string]string) error {
 	for _, e := range entries {
 		binary.Write(&buf, binary.LittleEndian, e.data)
 	}
-	return writeAtomic(path, buf.Bytes())
-}
-
-// writeAtomic writes data to a temporary file beside path, syncs it and
-// renames it over path.
-func writeAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
+	if err := atomicfile.Write(path, buf.Bytes()); err != nil {
 		return fmt.Errorf("mlp: writing %s: %w", path, err)
 	}
 	return nil

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/simdmlp/simdmlp/internal/atomicfile"
 	"github.com/simdmlp/simdmlp/kernels"
 	"github.com/simdmlp/simdmlp/train/internal/figure"
 )
@@ -125,7 +126,7 @@ func paper(base *config, d *data, log io.Writer, stop *atomic.Bool) error {
 		return err
 	}
 	md := resultsMarkdown(base, results, secs, total, w)
-	if err := writeFileAtomic(filepath.Join(base.Out, "results.md"), md); err != nil {
+	if err := atomicfile.Write(filepath.Join(base.Out, "results.md"), md); err != nil {
 		return err
 	}
 	fmt.Fprintf(log, "wrote %s and %s\n", filepath.Join(base.Out, "results.md"), filepath.Join(base.Out, "paper.png"))

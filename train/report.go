@@ -4,34 +4,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"runtime"
 	"time"
 
 	"github.com/klauspost/cpuid/v2"
+	"github.com/simdmlp/simdmlp/internal/atomicfile"
 	"github.com/simdmlp/simdmlp/kernels"
 	"github.com/simdmlp/simdmlp/train/internal/figure"
 )
-
-// writeFileAtomic writes data beside path and renames it into place.
-func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
-}
 
 // writeMetrics writes metrics.csv: one row per epoch, only what the seed
 // and kernel path determine (timings go to run.json), so that the same
@@ -42,7 +23,7 @@ func writeMetrics(dir string, cfg *config, recs []epochRecord) error {
 	for _, r := range recs {
 		fmt.Fprintf(&b, "%d,%.8f,%.4f,%.4f,%.4f\n", r.Epoch, r.Loss, r.PrecDuring, r.PrecTrain, r.PrecTest)
 	}
-	return writeFileAtomic(filepath.Join(dir, "metrics.csv"), b.Bytes())
+	return atomicfile.Write(filepath.Join(dir, "metrics.csv"), b.Bytes())
 }
 
 // runRecord is run.json: everything needed to trace a run's numbers.
@@ -64,7 +45,7 @@ func writeRunRecord(dir string, cfg *config, recs []epochRecord) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(dir, "run.json"), append(js, '\n'))
+	return atomicfile.Write(filepath.Join(dir, "run.json"), append(js, '\n'))
 }
 
 // curves returns the study's three curves of a run.
