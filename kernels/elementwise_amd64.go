@@ -27,93 +27,28 @@ func elemFor(k elemKernels, features ...cpuid.FeatureID) elemKernels {
 }
 
 var (
-	avx2ElemAsm = elemKernels{
-		bias: func(y []float32, rows, ld int, b []float32) {
-			biasAVX2(&y[0], rows, ld, &b[0], len(b))
-		},
-		biasReLU: func(y []float32, rows, ld int, b []float32) {
-			biasReLUAVX2(&y[0], rows, ld, &b[0], len(b))
-		},
-		biasReLUDropout: func(y []float32, rows, ld int, b []float32, d Dropout) {
-			biasReLUDropoutAVX2(&y[0], rows, ld, &b[0], len(b), d.K0, d.K1, d.Threshold, d.Scale)
-		},
-		reluBackward: func(dy, y []float32, rows, ld int, scale float32, db []float32) {
-			reluBackwardAVX2(&dy[0], &y[0], rows, ld, scale, &db[0], len(db))
-		},
-		columnSums: func(db, x []float32, rows, ld int) {
-			columnSumsAVX2(&db[0], &x[0], rows, ld, len(db))
-		},
-		softmaxRow: func(x, g []float32, m, invB float32) float32 {
-			_ = g[len(x)-1]
-			return softmaxRowAVX2(&x[0], &g[0], len(x), m, invB)
-		},
-		bytesToFloats: func(dst []float32, src []uint8, scale, offset float32) {
-			_ = dst[len(src)-1]
-			bytesToFloatsAVX2(&dst[0], &src[0], len(src), scale, offset)
-		},
-		sgd: func(p, g, buf []float32, c sgdCoeffs) {
-			_ = g[len(p)-1]
-			if !c.momentum {
-				sgdAVX2(&p[0], &g[0], len(p), c.lr, c.wd, mask32(c.l2))
-				return
-			}
-			_ = buf[len(p)-1]
-			sgdMomentumAVX2(&p[0], &g[0], &buf[0], len(p), c.lr, c.wd, c.mu, c.alpha,
-				mask32(c.l2), mask32(c.first), mask32(c.nesterov))
-		},
-		adam: func(p, g, m, v []float32, c adamCoeffs) {
-			_, _, _ = g[len(p)-1], m[len(p)-1], v[len(p)-1]
-			adamAVX2(&p[0], &g[0], &m[0], &v[0], len(p), c.decay, c.wd, c.w1, c.w1c, c.beta2, c.w2,
-				c.bc2sqrt, c.eps, c.stepSize, mask32(c.l2), mask32(c.small))
-		},
-	}
-
-	avx512ElemAsm = elemKernels{
-		bias: func(y []float32, rows, ld int, b []float32) {
-			biasAVX512(&y[0], rows, ld, &b[0], len(b))
-		},
-		biasReLU: func(y []float32, rows, ld int, b []float32) {
-			biasReLUAVX512(&y[0], rows, ld, &b[0], len(b))
-		},
-		biasReLUDropout: func(y []float32, rows, ld int, b []float32, d Dropout) {
-			biasReLUDropoutAVX512(&y[0], rows, ld, &b[0], len(b), d.K0, d.K1, d.Threshold, d.Scale)
-		},
-		reluBackward: func(dy, y []float32, rows, ld int, scale float32, db []float32) {
-			reluBackwardAVX512(&dy[0], &y[0], rows, ld, scale, &db[0], len(db))
-		},
-		columnSums: func(db, x []float32, rows, ld int) {
-			columnSumsAVX512(&db[0], &x[0], rows, ld, len(db))
-		},
-		softmaxRow: func(x, g []float32, m, invB float32) float32 {
-			_ = g[len(x)-1]
-			return softmaxRowAVX512(&x[0], &g[0], len(x), m, invB)
-		},
-		bytesToFloats: func(dst []float32, src []uint8, scale, offset float32) {
-			_ = dst[len(src)-1]
-			bytesToFloatsAVX512(&dst[0], &src[0], len(src), scale, offset)
-		},
-		sgd: func(p, g, buf []float32, c sgdCoeffs) {
-			_ = g[len(p)-1]
-			if !c.momentum {
-				sgdAVX512(&p[0], &g[0], len(p), c.lr, c.wd, mask32(c.l2))
-				return
-			}
-			_ = buf[len(p)-1]
-			sgdMomentumAVX512(&p[0], &g[0], &buf[0], len(p), c.lr, c.wd, c.mu, c.alpha,
-				mask32(c.l2), mask32(c.first), mask32(c.nesterov))
-		},
-		adam: func(p, g, m, v []float32, c adamCoeffs) {
-			_, _, _ = g[len(p)-1], m[len(p)-1], v[len(p)-1]
-			adamAVX512(&p[0], &g[0], &m[0], &v[0], len(p), c.decay, c.wd, c.w1, c.w1c, c.beta2, c.w2,
-				c.bc2sqrt, c.eps, c.stepSize, mask32(c.l2), mask32(c.small))
-		},
-	}
+	avx2ElemAsm = elemStubs{
+		bias:            biasAVX2,
+		biasReLU:        biasReLUAVX2,
+		biasReLUDropout: biasReLUDropoutAVX2,
+		reluBackward:    reluBackwardAVX2,
+		columnSums:      columnSumsAVX2,
+		softmaxRow:      softmaxRowAVX2,
+		bytesToFloats:   bytesToFloatsAVX2,
+		sgd:             sgdAVX2,
+		sgdMomentum:     sgdMomentumAVX2,
+		adam:            adamAVX2,
+	}.kernels()
+	avx512ElemAsm = elemStubs{
+		bias:            biasAVX512,
+		biasReLU:        biasReLUAVX512,
+		biasReLUDropout: biasReLUDropoutAVX512,
+		reluBackward:    reluBackwardAVX512,
+		columnSums:      columnSumsAVX512,
+		softmaxRow:      softmaxRowAVX512,
+		bytesToFloats:   bytesToFloatsAVX512,
+		sgd:             sgdAVX512,
+		sgdMomentum:     sgdMomentumAVX512,
+		adam:            adamAVX512,
+	}.kernels()
 )
-
-// mask32 is the all-ones mask for true, the flag form the assembly takes.
-func mask32(b bool) uint32 {
-	if b {
-		return ^uint32(0)
-	}
-	return 0
-}

@@ -9,56 +9,20 @@ package kernels
 // it offers the neon path. Each performs the float32 operations of its
 // generic twin as the Go compiler builds that twin for arm64, so the paths
 // agree bit for bit: separately rounded FMUL and FADD where the twin writes
-// float32(a*b) + c, and a fused multiply-add only where the compiler fuses
-// the twin (AdamW's p·decay − step, see asm/neonelem).
-var neonElem = elemKernels{
-	bias: func(y []float32, rows, ld int, b []float32) {
-		biasNEON(&y[0], rows, ld, &b[0], len(b))
-	},
-	biasReLU: func(y []float32, rows, ld int, b []float32) {
-		biasReLUNEON(&y[0], rows, ld, &b[0], len(b))
-	},
-	biasReLUDropout: func(y []float32, rows, ld int, b []float32, d Dropout) {
-		biasReLUDropoutNEON(&y[0], rows, ld, &b[0], len(b), d.K0, d.K1, d.Threshold, d.Scale)
-	},
-	reluBackward: func(dy, y []float32, rows, ld int, scale float32, db []float32) {
-		reluBackwardNEON(&dy[0], &y[0], rows, ld, scale, &db[0], len(db))
-	},
-	columnSums: func(db, x []float32, rows, ld int) {
-		columnSumsNEON(&db[0], &x[0], rows, ld, len(db))
-	},
-	softmaxRow: func(x, g []float32, m, invB float32) float32 {
-		_ = g[len(x)-1]
-		return softmaxRowNEON(&x[0], &g[0], len(x), m, invB)
-	},
-	bytesToFloats: func(dst []float32, src []uint8, scale, offset float32) {
-		_ = dst[len(src)-1]
-		bytesToFloatsNEON(&dst[0], &src[0], len(src), scale, offset)
-	},
-	sgd: func(p, g, buf []float32, c sgdCoeffs) {
-		_ = g[len(p)-1]
-		if !c.momentum {
-			sgdNEON(&p[0], &g[0], len(p), c.lr, c.wd, mask32(c.l2))
-			return
-		}
-		_ = buf[len(p)-1]
-		sgdMomentumNEON(&p[0], &g[0], &buf[0], len(p), c.lr, c.wd, c.mu, c.alpha,
-			mask32(c.l2), mask32(c.first), mask32(c.nesterov))
-	},
-	adam: func(p, g, m, v []float32, c adamCoeffs) {
-		_, _, _ = g[len(p)-1], m[len(p)-1], v[len(p)-1]
-		adamNEON(&p[0], &g[0], &m[0], &v[0], len(p), c.decay, c.wd, c.w1, c.w1c, c.beta2, c.w2,
-			c.bc2sqrt, c.eps, c.stepSize, mask32(c.l2), mask32(c.small))
-	},
-}
-
-// mask32 is the all-ones mask for true, the flag form the assembly takes.
-func mask32(b bool) uint32 {
-	if b {
-		return ^uint32(0)
-	}
-	return 0
-}
+// float32(a*b) + c (the twins round every product explicitly, so the
+// compiler fuses none of them).
+var neonElem = elemStubs{
+	bias:            biasNEON,
+	biasReLU:        biasReLUNEON,
+	biasReLUDropout: biasReLUDropoutNEON,
+	reluBackward:    reluBackwardNEON,
+	columnSums:      columnSumsNEON,
+	softmaxRow:      softmaxRowNEON,
+	bytesToFloats:   bytesToFloatsNEON,
+	sgd:             sgdNEON,
+	sgdMomentum:     sgdMomentumNEON,
+	adam:            adamNEON,
+}.kernels()
 
 // biasNEON adds b to rows ≥ 1 rows of n ≥ 1 floats at y, ld floats apart:
 // y[i*ld+j] += b[j].
