@@ -1008,20 +1008,13 @@ func TestElementwiseAllocs(t *testing.T) {
 func BenchmarkElementwise(b *testing.B) {
 	for _, c := range elemCalls() {
 		b.Run(c.name, func(b *testing.B) {
-			for _, name := range Available() {
-				b.Run(name, func(b *testing.B) {
-					restore, err := Use(name)
-					if err != nil {
-						b.Fatal(err)
-					}
-					defer restore()
-					b.SetBytes(c.bytes)
-					b.ReportAllocs()
-					for b.Loop() {
-						c.f()
-					}
-				})
-			}
+			forEachImplB(b, func(b *testing.B) {
+				b.SetBytes(c.bytes)
+				b.ReportAllocs()
+				for b.Loop() {
+					c.f()
+				}
+			})
 		})
 	}
 }

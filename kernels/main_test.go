@@ -25,3 +25,17 @@ func forEachImpl(t *testing.T, f func(t *testing.T, name string)) {
 		})
 	}
 }
+
+// forEachImplB runs f as a sub-benchmark per available path.
+func forEachImplB(b *testing.B, f func(b *testing.B)) {
+	for _, name := range Available() {
+		b.Run(name, func(b *testing.B) {
+			restore, err := Use(name)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer restore()
+			f(b)
+		})
+	}
+}
