@@ -47,6 +47,8 @@ type Network struct {
 	layers []layer
 	opt    Optimizer
 	step   int // training steps taken (the optimizer's t)
+	// dropScale multiplies kept units (1/(1−p)); the backward pass needs it.
+	dropScale float32
 
 	params, grads [][]float32 // per tensor: layer weights (packed), biases
 
@@ -88,7 +90,7 @@ func New(cfg Config) (*Network, error) {
 		cfg.InputScale = 1.0 / 255
 	}
 	cfg.Sizes = append([]int(nil), cfg.Sizes...)
-	n := &Network{cfg: cfg}
+	n := &Network{cfg: cfg, dropScale: kernels.NewDropout(cfg.Dropout, 0, 0, 0).Scale}
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x6d6c70))
 	for l := 0; l+1 < len(cfg.Sizes); l++ {
 		in, out := cfg.Sizes[l], cfg.Sizes[l+1]
@@ -229,10 +231,6 @@ func (n *Network) forward(x []float32, bsz int, acts [][]float32, step int) []fl
 // backward fills the gradients from n.dacts[last] (the logits' gradient).
 func (n *Network) backward(x []float32, bsz int) {
 	last := len(n.layers) - 1
-	scale := float32(1)
-	if n.cfg.Dropout > 0 {
-		scale = kernels.NewDropout(n.cfg.Dropout, 0, 0, 0).Scale
-	}
 	dy := n.dacts[last][:bsz*n.layers[last].out]
 	kernels.ColumnSums(n.layers[last].gb, dy, bsz, n.layers[last].out)
 	for l := last; l >= 0; l-- {
@@ -247,7 +245,7 @@ func (n *Network) backward(x []float32, bsz int) {
 		}
 		dx := n.dacts[l-1][:bsz*L.in]
 		kernels.GemmPackedT(kernels.NoTrans, bsz, 1, dy, L.out, L.w, 0, dx, L.in)
-		kernels.ReLUDropoutBackward(dx, in, bsz, L.in, scale, n.layers[l-1].gb)
+		kernels.ReLUDropoutBackward(dx, in, bsz, L.in, n.dropScale, n.layers[l-1].gb)
 		dy = dx
 	}
 }
