@@ -1202,17 +1202,99 @@ TEXT ·adamAVX2(SB), NOSPLIT, $288-84
 	VMOVUPS      Y0, 256(SP)
 	VBROADCASTSS l2+76(FP), Y0
 	VBROADCASTSS small+80(FP), Y1
+	MOVL         l2+76(FP), DI
+	TESTL        DI, DI
+	JNZ          general1
+	MOVL         small+80(FP), DI
+	TESTL        DI, DI
+	JZ           general1
+	CMPL         decay+40(FP), $0x3f800000
+	JNE          general1
 
-loop2:
+loop4:
+	CMPQ     SI, $0x00000008
+	JB       next5
+	VMOVUPS  (AX), Y0
+	VMOVUPS  (CX), Y1
+	VMOVUPS  (DX), Y3
+	VSUBPS   Y3, Y1, Y2
+	VMULPS   64(SP), Y2, Y2
+	VADDPS   Y2, Y3, Y3
+	VANDPS   elemConsts<>+832(SB), Y3, Y2
+	VPCMPGTD elemConsts<>+896(SB), Y2, Y2
+	VANDPS   Y2, Y3, Y3
+	VMOVUPS  Y3, (DX)
+	VMOVUPS  (BX), Y4
+	VMULPS   128(SP), Y4, Y4
+	VMULPS   160(SP), Y1, Y2
+	VMULPS   Y1, Y2, Y2
+	VADDPS   Y2, Y4, Y4
+	VANDPS   elemConsts<>+832(SB), Y4, Y1
+	VPCMPGTD elemConsts<>+896(SB), Y1, Y1
+	VANDPS   Y1, Y4, Y4
+	VMOVUPS  Y4, (BX)
+	VSQRTPS  Y4, Y1
+	VDIVPS   192(SP), Y1, Y1
+	VADDPS   224(SP), Y1, Y1
+	VMULPS   256(SP), Y3, Y2
+	VDIVPS   Y1, Y2, Y2
+	VSUBPS   Y2, Y0, Y0
+	VMOVUPS  Y0, (AX)
+	ADDQ     $0x00000020, AX
+	ADDQ     $0x00000020, CX
+	ADDQ     $0x00000020, DX
+	ADDQ     $0x00000020, BX
+	SUBQ     $0x00000008, SI
+	JMP      loop4
+
+next5:
+	TESTQ      SI, SI
+	JZ         done3
+	LEAQ       elemTailMask<>+32(SB), DI
+	SHLQ       $0x02, SI
+	SUBQ       SI, DI
+	VMOVDQU    (DI), Y0
+	VMASKMOVPS (AX), Y0, Y1
+	VMASKMOVPS (CX), Y0, Y2
+	VMASKMOVPS (DX), Y0, Y4
+	VSUBPS     Y4, Y2, Y3
+	VMULPS     64(SP), Y3, Y3
+	VADDPS     Y3, Y4, Y4
+	VANDPS     elemConsts<>+832(SB), Y4, Y3
+	VPCMPGTD   elemConsts<>+896(SB), Y3, Y3
+	VANDPS     Y3, Y4, Y4
+	VMASKMOVPS Y4, Y0, (DX)
+	VMASKMOVPS (BX), Y0, Y5
+	VMULPS     128(SP), Y5, Y5
+	VMULPS     160(SP), Y2, Y3
+	VMULPS     Y2, Y3, Y3
+	VADDPS     Y3, Y5, Y5
+	VANDPS     elemConsts<>+832(SB), Y5, Y2
+	VPCMPGTD   elemConsts<>+896(SB), Y2, Y2
+	VANDPS     Y2, Y5, Y5
+	VMASKMOVPS Y5, Y0, (BX)
+	VSQRTPS    Y5, Y2
+	VDIVPS     192(SP), Y2, Y2
+	VADDPS     224(SP), Y2, Y2
+	VMULPS     256(SP), Y4, Y3
+	VDIVPS     Y2, Y3, Y3
+	VSUBPS     Y3, Y1, Y1
+	VMASKMOVPS Y1, Y0, (AX)
+
+done3:
+	JMP done2
+
+general1:
+loop7:
 	CMPQ      SI, $0x00000008
-	JB        next3
+	JB        next8
 	VMOVUPS   (AX), Y2
-	VMULPS    (SP), Y2, Y2
 	VMOVUPS   (CX), Y3
+	VMOVUPS   (DX), Y5
+	VMULPS    (SP), Y2, Y2
 	VMULPS    32(SP), Y2, Y4
 	VADDPS    Y4, Y3, Y4
 	VBLENDVPS Y0, Y4, Y3, Y3
-	VMOVUPS   (DX), Y5
 	VSUBPS    Y5, Y3, Y6
 	VMULPS    64(SP), Y6, Y4
 	VADDPS    Y4, Y5, Y4
@@ -1244,50 +1326,51 @@ loop2:
 	ADDQ      $0x00000020, DX
 	ADDQ      $0x00000020, BX
 	SUBQ      $0x00000008, SI
-	JMP       loop2
+	JMP       loop7
 
-next3:
+next8:
 	TESTQ      SI, SI
-	JZ         done1
+	JZ         done6
 	LEAQ       elemTailMask<>+32(SB), DI
 	SHLQ       $0x02, SI
 	SUBQ       SI, DI
 	VMOVDQU    (DI), Y2
 	VMASKMOVPS (AX), Y2, Y3
-	VMULPS     (SP), Y3, Y3
 	VMASKMOVPS (CX), Y2, Y4
+	VMASKMOVPS (DX), Y2, Y6
+	VMULPS     (SP), Y3, Y3
 	VMULPS     32(SP), Y3, Y5
 	VADDPS     Y5, Y4, Y5
 	VBLENDVPS  Y0, Y5, Y4, Y4
-	VMASKMOVPS (DX), Y2, Y0
-	VSUBPS     Y0, Y4, Y6
-	VMULPS     64(SP), Y6, Y5
-	VADDPS     Y5, Y0, Y5
-	VMULPS     96(SP), Y6, Y6
 	VSUBPS     Y6, Y4, Y0
-	VBLENDVPS  Y1, Y5, Y0, Y0
+	VMULPS     64(SP), Y0, Y5
+	VADDPS     Y5, Y6, Y5
+	VMULPS     96(SP), Y0, Y0
+	VSUBPS     Y0, Y4, Y6
+	VBLENDVPS  Y1, Y5, Y6, Y6
+	VANDPS     elemConsts<>+832(SB), Y6, Y0
+	VPCMPGTD   elemConsts<>+896(SB), Y0, Y0
+	VANDPS     Y0, Y6, Y6
+	VMASKMOVPS Y6, Y2, (DX)
+	VMASKMOVPS (BX), Y2, Y0
+	VMULPS     128(SP), Y0, Y0
+	VMULPS     160(SP), Y4, Y5
+	VMULPS     Y4, Y5, Y5
+	VADDPS     Y5, Y0, Y0
 	VANDPS     elemConsts<>+832(SB), Y0, Y1
 	VPCMPGTD   elemConsts<>+896(SB), Y1, Y1
 	VANDPS     Y1, Y0, Y0
-	VMASKMOVPS Y0, Y2, (DX)
-	VMASKMOVPS (BX), Y2, Y1
-	VMULPS     128(SP), Y1, Y1
-	VMULPS     160(SP), Y4, Y5
-	VMULPS     Y4, Y5, Y5
-	VADDPS     Y5, Y1, Y1
-	VANDPS     elemConsts<>+832(SB), Y1, Y4
-	VPCMPGTD   elemConsts<>+896(SB), Y4, Y4
-	VANDPS     Y4, Y1, Y1
-	VMASKMOVPS Y1, Y2, (BX)
-	VSQRTPS    Y1, Y1
-	VDIVPS     192(SP), Y1, Y1
-	VADDPS     224(SP), Y1, Y1
-	VMULPS     256(SP), Y0, Y5
-	VDIVPS     Y1, Y5, Y5
+	VMASKMOVPS Y0, Y2, (BX)
+	VSQRTPS    Y0, Y0
+	VDIVPS     192(SP), Y0, Y0
+	VADDPS     224(SP), Y0, Y0
+	VMULPS     256(SP), Y6, Y5
+	VDIVPS     Y0, Y5, Y5
 	VSUBPS     Y5, Y3, Y3
 	VMASKMOVPS Y3, Y2, (AX)
 
-done1:
+done6:
+done2:
 	VZEROUPPER
 	RET
 
@@ -2209,17 +2292,97 @@ TEXT ·adamAVX512(SB), NOSPLIT, $0-84
 	KMOVW        DI, K1
 	MOVL         small+80(FP), DI
 	KMOVW        DI, K2
+	MOVL         l2+76(FP), DI
+	TESTL        DI, DI
+	JNZ          general1
+	MOVL         small+80(FP), DI
+	TESTL        DI, DI
+	JZ           general1
+	CMPL         decay+40(FP), $0x3f800000
+	JNE          general1
 
-loop2:
+loop4:
 	CMPQ      SI, $0x00000010
-	JB        next3
+	JB        next5
+	VMOVUPS   (AX), Z0
+	VMOVUPS   (CX), Z1
+	VMOVUPS   (DX), Z9
+	VSUBPS    Z9, Z1, Z3
+	VMULPS    Z2, Z3, Z3
+	VADDPS    Z3, Z9, Z9
+	VPANDD    elemConsts<>+832(SB), Z9, Z3
+	VPCMPGTD  elemConsts<>+896(SB), Z3, K1
+	VMOVAPS.Z Z9, K1, Z9
+	VMOVUPS   Z9, (DX)
+	VMOVUPS   (BX), Z10
+	VMULPS    Z4, Z10, Z10
+	VMULPS    Z5, Z1, Z3
+	VMULPS    Z1, Z3, Z3
+	VADDPS    Z3, Z10, Z10
+	VPANDD    elemConsts<>+832(SB), Z10, Z1
+	VPCMPGTD  elemConsts<>+896(SB), Z1, K1
+	VMOVAPS.Z Z10, K1, Z10
+	VMOVUPS   Z10, (BX)
+	VSQRTPS   Z10, Z1
+	VDIVPS    Z6, Z1, Z1
+	VADDPS    Z7, Z1, Z1
+	VMULPS    Z8, Z9, Z3
+	VDIVPS    Z1, Z3, Z3
+	VSUBPS    Z3, Z0, Z0
+	VMOVUPS   Z0, (AX)
+	ADDQ      $0x00000040, AX
+	ADDQ      $0x00000040, CX
+	ADDQ      $0x00000040, DX
+	ADDQ      $0x00000040, BX
+	SUBQ      $0x00000010, SI
+	JMP       loop4
+
+next5:
+	TESTQ     SI, SI
+	JZ        done3
+	LEAQ      elemMask16<>+0(SB), DI
+	KMOVW     (DI)(SI*2), K1
+	VMOVUPS.Z (AX), K1, Z0
+	VMOVUPS.Z (CX), K1, Z1
+	VMOVUPS.Z (DX), K1, Z3
+	VSUBPS    Z3, Z1, Z9
+	VMULPS    Z2, Z9, Z2
+	VADDPS    Z2, Z3, Z3
+	VPANDD    elemConsts<>+832(SB), Z3, Z2
+	VPCMPGTD  elemConsts<>+896(SB), Z2, K2
+	VMOVAPS.Z Z3, K2, Z3
+	VMOVUPS   Z3, K1, (DX)
+	VMOVUPS.Z (BX), K1, Z9
+	VMULPS    Z4, Z9, Z9
+	VMULPS    Z5, Z1, Z2
+	VMULPS    Z1, Z2, Z2
+	VADDPS    Z2, Z9, Z9
+	VPANDD    elemConsts<>+832(SB), Z9, Z1
+	VPCMPGTD  elemConsts<>+896(SB), Z1, K2
+	VMOVAPS.Z Z9, K2, Z9
+	VMOVUPS   Z9, K1, (BX)
+	VSQRTPS   Z9, Z1
+	VDIVPS    Z6, Z1, Z1
+	VADDPS    Z7, Z1, Z1
+	VMULPS    Z8, Z3, Z2
+	VDIVPS    Z1, Z2, Z2
+	VSUBPS    Z2, Z0, Z0
+	VMOVUPS   Z0, K1, (AX)
+
+done3:
+	JMP done2
+
+general1:
+loop7:
+	CMPQ      SI, $0x00000010
+	JB        next8
 	VMOVUPS   (AX), Z9
-	VMULPS    Z0, Z9, Z9
 	VMOVUPS   (CX), Z10
+	VMOVUPS   (DX), Z12
+	VMULPS    Z0, Z9, Z9
 	VMULPS    Z1, Z9, Z11
 	VADDPS    Z11, Z10, Z11
 	VBLENDMPS Z11, Z10, K1, Z10
-	VMOVUPS   (DX), Z12
 	VSUBPS    Z12, Z10, Z13
 	VMULPS    Z2, Z13, Z11
 	VADDPS    Z11, Z12, Z11
@@ -2251,47 +2414,48 @@ loop2:
 	ADDQ      $0x00000040, DX
 	ADDQ      $0x00000040, BX
 	SUBQ      $0x00000010, SI
-	JMP       loop2
+	JMP       loop7
 
-next3:
+next8:
 	TESTQ     SI, SI
-	JZ        done1
+	JZ        done6
 	LEAQ      elemMask16<>+0(SB), DI
 	KMOVW     (DI)(SI*2), K3
 	VMOVUPS.Z (AX), K3, Z9
+	VMOVUPS.Z (CX), K3, Z10
+	VMOVUPS.Z (DX), K3, Z11
 	VMULPS    Z0, Z9, Z9
-	VMOVUPS.Z (CX), K3, Z0
-	VMULPS    Z1, Z9, Z1
-	VADDPS    Z1, Z0, Z1
-	VBLENDMPS Z1, Z0, K1, Z0
-	VMOVUPS.Z (DX), K3, Z10
-	VSUBPS    Z10, Z0, Z11
-	VMULPS    Z2, Z11, Z1
-	VADDPS    Z1, Z10, Z1
-	VMULPS    Z3, Z11, Z11
-	VSUBPS    Z11, Z0, Z10
-	VBLENDMPS Z1, Z10, K2, Z10
-	VPANDD    elemConsts<>+832(SB), Z10, Z1
-	VPCMPGTD  elemConsts<>+896(SB), Z1, K1
-	VMOVAPS.Z Z10, K1, Z10
-	VMOVUPS   Z10, K3, (DX)
-	VMOVUPS.Z (BX), K3, Z2
-	VMULPS    Z4, Z2, Z2
-	VMULPS    Z5, Z0, Z1
-	VMULPS    Z0, Z1, Z1
-	VADDPS    Z1, Z2, Z2
-	VPANDD    elemConsts<>+832(SB), Z2, Z0
+	VMULPS    Z1, Z9, Z0
+	VADDPS    Z0, Z10, Z0
+	VBLENDMPS Z0, Z10, K1, Z10
+	VSUBPS    Z11, Z10, Z1
+	VMULPS    Z2, Z1, Z0
+	VADDPS    Z0, Z11, Z0
+	VMULPS    Z3, Z1, Z1
+	VSUBPS    Z1, Z10, Z11
+	VBLENDMPS Z0, Z11, K2, Z11
+	VPANDD    elemConsts<>+832(SB), Z11, Z0
 	VPCMPGTD  elemConsts<>+896(SB), Z0, K1
-	VMOVAPS.Z Z2, K1, Z2
-	VMOVUPS   Z2, K3, (BX)
-	VSQRTPS   Z2, Z0
-	VDIVPS    Z6, Z0, Z0
-	VADDPS    Z7, Z0, Z0
-	VMULPS    Z8, Z10, Z1
-	VDIVPS    Z0, Z1, Z1
-	VSUBPS    Z1, Z9, Z9
+	VMOVAPS.Z Z11, K1, Z11
+	VMOVUPS   Z11, K3, (DX)
+	VMOVUPS.Z (BX), K3, Z1
+	VMULPS    Z4, Z1, Z1
+	VMULPS    Z5, Z10, Z0
+	VMULPS    Z10, Z0, Z0
+	VADDPS    Z0, Z1, Z1
+	VPANDD    elemConsts<>+832(SB), Z1, Z0
+	VPCMPGTD  elemConsts<>+896(SB), Z0, K1
+	VMOVAPS.Z Z1, K1, Z1
+	VMOVUPS   Z1, K3, (BX)
+	VSQRTPS   Z1, Z1
+	VDIVPS    Z6, Z1, Z1
+	VADDPS    Z7, Z1, Z1
+	VMULPS    Z8, Z11, Z0
+	VDIVPS    Z1, Z0, Z0
+	VSUBPS    Z0, Z9, Z9
 	VMOVUPS   Z9, K3, (AX)
 
-done1:
+done6:
+done2:
 	VZEROUPPER
 	RET

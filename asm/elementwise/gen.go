@@ -824,37 +824,64 @@ func (g *gen) adam() {
 	c := g.spill("decay", "wd", "w1", "w1c", "beta2", "w2", "bc2sqrt", "eps", "stepSize")
 	l2, small := g.flag("l2"), g.flag("small")
 	ps, gs, ms, vs := stream{p, 4}, stream{gr, 4}, stream{m, 4}, stream{v, 4}
-	g.blocks(n, []stream{ps, gs, ms, vs}, []int{1}, func(u int, t *mask) {
-		pv := g.load(g.at(ps, 0), t)
-		g.VMULPS(c["decay"], pv, pv)
-		gv, tv := g.load(g.at(gs, 0), t), g.vec()
-		g.VMULPS(c["wd"], pv, tv)
-		g.VADDPS(tv, gv, tv)
-		g.sel(l2, tv, gv)
-		mv, diff := g.load(g.at(ms, 0), t), g.vec()
-		g.VSUBPS(mv, gv, diff) // g' − m
-		g.VMULPS(c["w1"], diff, tv)
-		g.VADDPS(tv, mv, tv) // m + w1·(g'−m)
-		g.VMULPS(c["w1c"], diff, diff)
-		g.VSUBPS(diff, gv, mv) // g' − (g'−m)·w1c
-		g.sel(small, tv, mv)
-		g.flushTiny(mv)
-		g.store(mv, g.at(ms, 0), t)
-		vv := g.load(g.at(vs, 0), t)
-		g.VMULPS(c["beta2"], vv, vv)
-		g.VMULPS(c["w2"], gv, tv)
-		g.VMULPS(gv, tv, tv)
-		g.VADDPS(tv, vv, vv)
-		g.flushTiny(vv)
-		g.store(vv, g.at(vs, 0), t)
-		d := g.vec()
-		g.VSQRTPS(vv, d)
-		g.VDIVPS(c["bc2sqrt"], d, d)
-		g.VADDPS(c["eps"], d, d)
-		g.VMULPS(c["stepSize"], mv, tv)
-		g.VDIVPS(d, tv, tv)
-		g.VSUBPS(tv, pv, pv)
-		g.store(pv, g.at(ps, 0), t)
-	}, nil)
+	// plain Adam (no weight decay of either kind, β1 ≥ 0.5, as torch's
+	// defaults) has a loop of its own without the operations that the
+	// flags select away: on AVX2 the general loop's extra multiplies and
+	// blends cost ~25% (BenchmarkElementwise/Adam).
+	general, done := g.label("general"), g.label("done")
+	f := g.GP32()
+	g.Load(g.Param("l2"), f)
+	g.TESTL(f, f)
+	g.JNZ(LabelRef(general))
+	g.Load(g.Param("small"), f)
+	g.TESTL(f, f)
+	g.JZ(LabelRef(general))
+	g.CMPL(g.param("decay"), U32(0x3f800000)) // decay == 1
+	g.JNE(LabelRef(general))
+	body := func(plain bool) func(u int, t *mask) {
+		return func(u int, t *mask) {
+			pv := g.load(g.at(ps, 0), t)
+			gv, tv := g.load(g.at(gs, 0), t), g.vec()
+			mv, diff := g.load(g.at(ms, 0), t), g.vec()
+			if plain {
+				g.VSUBPS(mv, gv, diff) // g − m
+				g.VMULPS(c["w1"], diff, tv)
+				g.VADDPS(tv, mv, mv) // m + w1·(g−m)
+			} else {
+				g.VMULPS(c["decay"], pv, pv)
+				g.VMULPS(c["wd"], pv, tv)
+				g.VADDPS(tv, gv, tv)
+				g.sel(l2, tv, gv)
+				g.VSUBPS(mv, gv, diff) // g' − m
+				g.VMULPS(c["w1"], diff, tv)
+				g.VADDPS(tv, mv, tv) // m + w1·(g'−m)
+				g.VMULPS(c["w1c"], diff, diff)
+				g.VSUBPS(diff, gv, mv) // g' − (g'−m)·w1c
+				g.sel(small, tv, mv)
+			}
+			g.flushTiny(mv)
+			g.store(mv, g.at(ms, 0), t)
+			vv := g.load(g.at(vs, 0), t)
+			g.VMULPS(c["beta2"], vv, vv)
+			g.VMULPS(c["w2"], gv, tv)
+			g.VMULPS(gv, tv, tv)
+			g.VADDPS(tv, vv, vv)
+			g.flushTiny(vv)
+			g.store(vv, g.at(vs, 0), t)
+			d := g.vec()
+			g.VSQRTPS(vv, d)
+			g.VDIVPS(c["bc2sqrt"], d, d)
+			g.VADDPS(c["eps"], d, d)
+			g.VMULPS(c["stepSize"], mv, tv)
+			g.VDIVPS(d, tv, tv)
+			g.VSUBPS(tv, pv, pv)
+			g.store(pv, g.at(ps, 0), t)
+		}
+	}
+	g.blocks(n, []stream{ps, gs, ms, vs}, []int{1}, body(true), nil)
+	g.JMP(LabelRef(done))
+	g.Label(general)
+	g.blocks(n, []stream{ps, gs, ms, vs}, []int{1}, body(false), nil)
+	g.Label(done)
 	g.ret()
 }
