@@ -45,6 +45,49 @@ func gemmShapes() []shape {
 	return append(s, shape{kernels.NoTrans, kernels.NoTrans, 1024, 1024, 1024})
 }
 
+// BenchmarkGemmStep: the eight products of one training step (stepShapes)
+// taken together, each implementation through the same Gemm call (no
+// operand kept packed between calls, as OpenBLAS and gonum cannot), named
+// step_b=<B>/<impl>; the summary lists them with the single shapes.
+func BenchmarkGemmStep(b *testing.B) {
+	impls := gemmImpls()
+	for _, batch := range batches[:3] {
+		shapes := stepShapes(batch)
+		type operandSet struct {
+			a, b, c       []float32
+			lda, ldb, ldc int
+		}
+		sets := make([]operandSet, len(shapes))
+		var flops float64
+		rng := rand.New(rand.NewPCG(1, uint64(batch)))
+		for i, s := range shapes {
+			o := &sets[i]
+			o.a, o.lda, o.b, o.ldb, o.c, o.ldc = operands(rng, s, 0)
+			flops += s.flops()
+		}
+		name := fmt.Sprintf("step_b=%d", batch)
+		b.Run(name, func(b *testing.B) {
+			for _, im := range impls {
+				b.Run(im.name, func(b *testing.B) {
+					defer im.use()()
+					step := func() {
+						for i, s := range shapes {
+							o := &sets[i]
+							im.gemm(s.tA, s.tB, s.m, s.n, s.k, 1, o.a, o.lda, o.b, o.ldb, 0, o.c, o.ldc)
+						}
+					}
+					step()
+					b.ReportAllocs()
+					for b.Loop() {
+						step()
+					}
+					recordGemm(name, im.name, reportSpeed(b, im.name, flops))
+				})
+			}
+		})
+	}
+}
+
 // gemmFunc has kernels.Gemm's signature and semantics (row-major, BLAS
 // arguments).
 type gemmFunc func(tA, tB kernels.Op, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
