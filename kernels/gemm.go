@@ -319,7 +319,7 @@ func (w *workspace) gemm(im *impl, g *gemmArgs, i0, i1, j0, j1 int) {
 			} else if pb := g.b.packed; pb != nil {
 				bData, bBase, bPanel = pb.data, (jc/packWidth)*pb.k*packWidth+pc*packWidth, pb.k*packWidth
 			} else if pt := g.b.packedT; pt != nil {
-				packBFromPackedT(w.b, pt, pc, kc, jc, nc)
+				packBFromPackedT(im, w.b, pt, pc, kc, jc, nc)
 				bData, bBase, bPanel = w.b, 0, kc*packWidth
 			} else {
 				packB(im, w.b, g.b.op, g.b.data, g.b.ld, pc, kc, jc, nc)

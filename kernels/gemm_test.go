@@ -300,7 +300,7 @@ func TestGemmThreadsBitIdentical(t *testing.T) {
 func TestGemmPacked(t *testing.T) {
 	forEachImpl(t, func(t *testing.T, name string) {
 		rng := rand.New(rand.NewPCG(13, 14))
-		for _, s := range [][3]int{{16, 128, 784}, {5, 10, 64}, {33, 70, 1}, {1, 1, 300}, {0, 3, 4}, {4, 0, 3}} {
+		for _, s := range [][3]int{{16, 128, 784}, {5, 10, 64}, {33, 70, 1}, {1, 1, 300}, {9, 300, 40}, {0, 3, 4}, {4, 0, 3}} {
 			m, n, k := s[0], s[1], s[2]
 			for _, tA := range ops {
 				for _, tB := range ops {

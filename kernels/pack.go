@@ -112,18 +112,19 @@ func packB(im *impl, dst []float32, op Op, b []float32, ldb, p0, kc, j0, nc int)
 }
 
 // packBFromPackedT is packB for B = Pᵀ: element (p, j) of B is P(j, p),
-// found in P's panel p/packWidth, row j.
-func packBFromPackedT(dst []float32, pt *PackedB, p0, kc, j0, nc int) {
+// found in P's panel p/packWidth, row j. Within one panel of P the rows
+// are packWidth floats apart, so each run of B rows that stays in one panel
+// is a transposing pack of a stored matrix with ld = packWidth (packPanel).
+func packBFromPackedT(im *impl, dst []float32, pt *PackedB, p0, kc, j0, nc int) {
 	for q := 0; q*packWidth < nc; q++ {
 		cols := min(packWidth, nc-q*packWidth)
 		d := dst[q*kc*packWidth : (q+1)*kc*packWidth]
-		for p := 0; p < kc; p++ {
-			row := d[p*packWidth : p*packWidth+packWidth]
-			src := pt.data[((p0+p)/packWidth)*pt.k*packWidth+(p0+p)%packWidth:]
-			for j := 0; j < cols; j++ {
-				row[j] = src[(j0+q*packWidth+j)*packWidth]
-			}
-			clear(row[cols:])
+		for p := 0; p < kc; {
+			pp := p0 + p
+			run := min(kc-p, packWidth-pp%packWidth)
+			panel := pt.data[(pp/packWidth)*pt.k*packWidth:]
+			packPanel(im, d[p*packWidth:], Trans, panel, packWidth, pp%packWidth, run, j0+q*packWidth, cols)
+			p += run
 		}
 	}
 }

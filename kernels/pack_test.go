@@ -294,6 +294,33 @@ func TestPackBlocks(t *testing.T) {
 	}
 }
 
+// TestPackBFromPackedT: B = Pᵀ packed from P's panels equals packing the
+// plain transpose, for blocks that start inside a panel of P and span
+// several, on every path's transposing pack.
+func TestPackBFromPackedT(t *testing.T) {
+	rng := rand.New(rand.NewPCG(29, 30))
+	const kp, np = 45, 100 // P is kp×np; B = Pᵀ is np×kp
+	pt := NewPackedB(kp, np)
+	plain := make([]float32, np*kp) // Pᵀ stored row-major, ld kp
+	for r := 0; r < kp; r++ {
+		for c := 0; c < np; c++ {
+			v := rng.Float32()
+			pt.Set(r, c, v)
+			plain[c*kp+r] = v
+		}
+	}
+	for _, im := range packImpls(t) {
+		for _, blk := range [][4]int{{0, np, 0, kp}, {5, 31, 0, kp}, {31, 2, 3, 40}, {33, 67, 13, 32}, {64, 1, 44, 1}} {
+			p0, kc, j0, nc := blk[0], blk[1], blk[2], blk[3]
+			n := (nc + packWidth - 1) / packWidth * packWidth * kc
+			want, got := make([]float32, n), make([]float32, n)
+			packB(lookup("generic"), want, NoTrans, plain, kp, p0, kc, j0, nc)
+			packBFromPackedT(im, got, pt, p0, kc, j0, nc)
+			requireSameBits(t, want, got, fmt.Sprintf("%s block %v", im.name, blk))
+		}
+	}
+}
+
 // BenchmarkPack times the transposing packs of the network's largest
 // product (a 128×784 weight matrix used transposed, a 100×784 batch) per
 // path, generic included; GB/s counts the floats packed, 4 bytes each.
