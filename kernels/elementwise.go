@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"math"
+	"runtime"
 )
 
 // This file holds the element-wise layer kernels of the network: the API with
@@ -314,8 +315,12 @@ func (o SGD) Step(p, g, buf []float32, first bool) {
 	}
 	raceRead(g)
 	raceWrite(p)
-	raceWrite(buf)
-	active.Load().elem.sgd(p, g, buf, c)
+	e := elemTask{op: elemSGD, p: p, g: g, sgd: c}
+	if c.momentum {
+		raceWrite(buf)
+		e.s1 = buf
+	}
+	e.start()
 }
 
 // sgdCoeffs holds the scalars of one SGD step.
@@ -380,7 +385,62 @@ func (o Adam) Step(p, g, m, v []float32, step int) {
 	raceWrite(p)
 	raceWrite(m)
 	raceWrite(v)
-	active.Load().elem.adam(p, g, m, v, c)
+	e := elemTask{op: elemAdam, p: p, g: g, s1: m, s2: v, adam: c}
+	e.start()
+}
+
+// elemTask is an optimizer update of the tensors p (parameters), g
+// (gradients), s1 and s2 (state: SGD's momentum buffer, Adam's moments).
+type elemTask struct {
+	op           elemOp
+	p, g, s1, s2 []float32
+	sgd          sgdCoeffs
+	adam         adamCoeffs
+}
+
+type elemOp uint8
+
+const (
+	elemNone elemOp = iota
+	elemSGD
+	elemAdam
+)
+
+// minElemsPerThread keeps small updates on one goroutine. An update
+// split across threads the way the products that made its gradient were
+// (column panels, contiguous in a PackedB) runs each part on the core that
+// holds it in cache, and does not move the tensors between cores.
+const minElemsPerThread = 1 << 15
+
+// start runs the update, split across the worker pool when it is large.
+// Each element's arithmetic is the same wherever it runs.
+func (e *elemTask) start() {
+	im := active.Load()
+	n := len(e.p)
+	if n >= 2*minElemsPerThread {
+		if parts := min(Threads(), n/minElemsPerThread, runtime.GOMAXPROCS(0)); parts > 1 {
+			workers.runElem(im, e, parts)
+			return
+		}
+	}
+	e.run(im, 0, n)
+}
+
+// run updates elements [lo, hi).
+func (e *elemTask) run(im *impl, lo, hi int) {
+	if lo >= hi {
+		return
+	}
+	switch e.op {
+	case elemSGD:
+		var buf []float32
+		if e.s1 != nil {
+			buf = e.s1[lo:hi]
+		}
+		im.elem.sgd(e.p[lo:hi], e.g[lo:hi], buf, e.sgd)
+	case elemAdam:
+		im.elem.adam(e.p[lo:hi], e.g[lo:hi], e.s1[lo:hi], e.s2[lo:hi], e.adam)
+	}
 }
 
 // adamCoeffs holds the scalars of one Adam step. decay is 1 unless the step

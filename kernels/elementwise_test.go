@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -996,10 +997,54 @@ func TestElementwiseAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector allocates")
 	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(2, runtime.GOMAXPROCS(0))))
 	forEachImpl(t, func(t *testing.T, _ string) {
-		for _, c := range elemCalls() {
-			if a := testing.AllocsPerRun(10, c.f); a != 0 {
-				t.Errorf("%s allocates %v times per call", c.name, a)
+		for _, th := range []int{1, 2} {
+			restore := SetThreads(th)
+			for _, c := range elemCalls() {
+				if a := testing.AllocsPerRun(10, c.f); a != 0 {
+					t.Errorf("%s threads=%d allocates %v times per call", c.name, th, a)
+				}
+			}
+			restore()
+		}
+	})
+}
+
+// TestOptimizerThreads: an update large enough to be split across threads
+// gives the same bits as on one, for every split (stripe edges inside and
+// between vectors, tails), on every path.
+func TestOptimizerThreads(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(4, runtime.GOMAXPROCS(0))))
+	forEachImpl(t, func(t *testing.T, _ string) {
+		rng := rand.New(rand.NewPCG(41, 42))
+		st := optimizerState(rng)
+		for _, n := range []int{2*minElemsPerThread - 1, 2 * minElemsPerThread, 3*minElemsPerThread + 17} {
+			p0, g := newVec(n, 0).fill(st), newVec(n, 0).fill(st)
+			s10 := newVec(n, 0).fill(st)
+			s20 := newVec(n, 0).fill(func() float32 { return float32(math.Abs(float64(st()))) })
+			type result struct{ p, s1, s2 []float32 }
+			step := func(threads int, f func(p, s1, s2 []float32)) result {
+				defer SetThreads(threads)()
+				r := result{p0.clone().data(), s10.clone().data(), s20.clone().data()}
+				f(r.p, r.s1, r.s2)
+				return r
+			}
+			updates := map[string]func(p, s1, s2 []float32){
+				"sgd":      func(p, _, _ []float32) { SGD{LR: 0.01}.Step(p, g.data(), nil, false) },
+				"momentum": func(p, s1, _ []float32) { SGD{LR: 0.01, Momentum: 0.9, Nesterov: true}.Step(p, g.data(), s1, false) },
+				"adam":     func(p, s1, s2 []float32) { DefaultAdam().Step(p, g.data(), s1, s2, 3) },
+				"adamw":    func(p, s1, s2 []float32) { adamConfigs[2].Step(p, g.data(), s1, s2, 3) },
+			}
+			for name, f := range updates {
+				want := step(1, f)
+				for _, th := range []int{2, 3, 4} {
+					got := step(th, f)
+					what := fmt.Sprintf("%s n=%d threads=%d", name, n, th)
+					requireSameBits(t, want.p, got.p, what+" p")
+					requireSameBits(t, want.s1, got.s1, what+" state 1")
+					requireSameBits(t, want.s2, got.s2, what+" state 2")
+				}
 			}
 		}
 	})

@@ -188,7 +188,11 @@ var threads atomic.Int32
 
 // minFlopsPerThread keeps small products on one goroutine, where waking
 // another costs more than it saves.
-const minFlopsPerThread = 1 << 22
+const minFlopsPerThread = 1 << 20
+
+// smallA is the most elements of A for which split prefers column stripes:
+// a training batch of up to 128 rows of 784.
+const smallA = 128 * 784
 
 // split chooses how many stripes of C to compute in parallel, and whether
 // they are column stripes (else row stripes). Stripe edges fall on multiples
@@ -205,9 +209,19 @@ func (g *gemmArgs) split(im *impl) (parts int, byCols bool) {
 	if t <= 1 {
 		return 1, false
 	}
+	// More goroutines than Ps would poll for Ps (see pool).
+	t = min(t, runtime.GOMAXPROCS(0))
 	colPanels := (g.n + packWidth - 1) / packWidth
 	rowPanels := (g.m + im.mr - 1) / im.mr
-	if colPanels >= rowPanels {
+	// Column stripes when A is small and the column panels go round
+	// evenly: each goroutine then reads only its own panels of a packed B
+	// and writes only its own panels of a packed C, the parts of the tensors
+	// that an optimizer update split the same way (elemTask.start) touches
+	// on the same core, so weights and gradients stay in that core's cache
+	// (a B = 16 training step on two threads: 85 → 57 µs). Each goroutine
+	// packs all of A, which made an evaluation batch of 1000 rows (A 784 k
+	// floats) 20% slower than row stripes.
+	if colPanels%t == 0 && g.m*g.k <= smallA || colPanels >= rowPanels {
 		return min(t, colPanels), true
 	}
 	return min(t, rowPanels), false

@@ -10,16 +10,45 @@ import (
 // workers runs the stripes of a parallel product on long-lived goroutines,
 // each with its own workspace, so that a parallel call allocates nothing.
 //
-// A product of a training step takes 0.1–0.5 ms, about what it takes a
-// channel handoff to get a parked goroutine running on another core (Go
-// queues the woken goroutine on the waker's own P, and a sleeping thread
-// takes tens of µs to wake in a VM). So a worker that has just finished
-// keeps polling for its next stripe for a while (yielding its P) before it
-// parks, and the caller polls for the workers' results the same way.
+// A product of a training step takes 0.02–0.5 ms, about what it takes a
+// channel handoff to get a parked goroutine running on another core (a
+// sleeping thread takes tens of µs to wake in a VM). So a worker that has
+// just finished polls for its next stripe before it parks, and the caller
+// polls for the workers' results. Polling first spins on the flag alone:
+// runtime.Gosched in the loop puts the goroutine on the global run queue,
+// where the other P may pick it up, and a training step whose goroutines
+// trade cores loses its L2-resident weights (B = 16 steps on two threads
+// measured up to 3× slower than on one). After spinFor of spinning it yields
+// (other goroutines get the P), and after yieldFor it parks.
 var workers pool
 
-// spinFor is how long an idle worker polls before it parks.
-const spinFor = 2 * time.Millisecond
+// spinFor is how long a waiting goroutine polls without yielding its P;
+// yieldFor is how long an idle worker polls in all before it parks.
+const (
+	spinFor  = 50 * time.Microsecond
+	yieldFor = 2 * time.Millisecond
+)
+
+// await polls until w's state is want: spinning, then yielding the P
+// between polls; after park (if > 0) of polling it returns false.
+func (w *worker) await(want int32, park time.Duration) bool {
+	start := time.Now()
+	for i := 0; ; i++ {
+		if w.state.Load() == want {
+			return true
+		}
+		if i%64 != 0 {
+			continue
+		}
+		d := time.Since(start)
+		if park > 0 && d >= park {
+			return false
+		}
+		if d >= spinFor {
+			runtime.Gosched()
+		}
+	}
+}
 
 type pool struct {
 	mu      sync.Mutex // one parallel product at a time
@@ -40,13 +69,48 @@ type worker struct {
 	wake   chan struct{}
 }
 
+// task is one stripe: of a product (g, the C block [i0, i1)×[j0, j1)), or,
+// where e.op is set, of an element-wise update (elements [i0, i1)).
 type task struct {
 	im             *impl
 	g              gemmArgs
 	i0, i1, j0, j1 int
+	e              elemTask
 }
 
+func (t *task) run(ws *workspace) {
+	if t.e.op != elemNone {
+		t.e.run(t.im, t.i0, t.i1)
+		return
+	}
+	if t.i0 < t.i1 && t.j0 < t.j1 {
+		ws.gemm(t.im, &t.g, t.i0, t.i1, t.j0, t.j1)
+	}
+}
+
+// run computes the product in parts stripes of C: columns (byCols) or rows.
 func (p *pool) run(im *impl, g *gemmArgs, parts int, byCols bool) {
+	p.dispatch(parts, func(s int, t *task) {
+		*t = task{im: im, g: *g, j1: g.n, i1: g.m}
+		if byCols {
+			t.j0, t.j1 = stripe(s, parts, g.n, packWidth)
+		} else {
+			t.i0, t.i1 = stripe(s, parts, g.m, im.mr)
+		}
+	})
+}
+
+// runElem runs the element-wise update e in parts stripes of whole vectors.
+func (p *pool) runElem(im *impl, e *elemTask, parts int) {
+	p.dispatch(parts, func(s int, t *task) {
+		lo, hi := stripe(s, parts, len(e.p), 16)
+		*t = task{im: im, i0: lo, i1: hi, e: *e}
+	})
+}
+
+// dispatch posts stripes 1..parts-1, as fill sets them, to workers, runs
+// stripe 0 itself, and returns when all are done.
+func (p *pool) dispatch(parts int, fill func(s int, t *task)) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for len(p.workers) < parts-1 {
@@ -54,18 +118,9 @@ func (p *pool) run(im *impl, g *gemmArgs, parts int, byCols bool) {
 		p.workers = append(p.workers, w)
 		go w.loop()
 	}
-	bounds := func(s int) (i0, i1, j0, j1 int) {
-		if byCols {
-			j0, j1 = stripe(s, parts, g.n, packWidth)
-			return 0, g.m, j0, j1
-		}
-		i0, i1 = stripe(s, parts, g.m, im.mr)
-		return i0, i1, 0, g.n
-	}
 	for s := 1; s < parts; s++ {
-		i0, i1, j0, j1 := bounds(s)
 		w := p.workers[s-1]
-		w.t = task{im: im, g: *g, i0: i0, i1: i1, j0: j0, j1: j1}
+		fill(s, &w.t)
 		w.state.Store(posted)
 		if w.parked.Load() {
 			select {
@@ -74,17 +129,18 @@ func (p *pool) run(im *impl, g *gemmArgs, parts int, byCols bool) {
 			}
 		}
 	}
-	ws := getWorkspace()
-	i0, i1, j0, j1 := bounds(0)
-	if i0 < i1 && j0 < j1 {
-		ws.gemm(im, g, i0, i1, j0, j1)
+	var own task
+	fill(0, &own)
+	if own.e.op != elemNone {
+		own.run(nil)
+	} else {
+		ws := getWorkspace()
+		own.run(ws)
+		putWorkspace(ws)
 	}
-	putWorkspace(ws)
 	for _, w := range p.workers[:parts-1] {
-		for w.state.Load() != done {
-			runtime.Gosched()
-		}
-		w.t.g = gemmArgs{} // drop the references to the operands
+		w.await(done, 0)
+		w.t = task{} // drop the references to the operands
 		w.state.Store(idle)
 	}
 }
@@ -94,12 +150,7 @@ func (p *pool) run(im *impl, g *gemmArgs, parts int, byCols bool) {
 func (w *worker) loop() {
 	ws := newWorkspace()
 	for {
-		start := time.Now()
-		for w.state.Load() != posted {
-			if time.Since(start) < spinFor {
-				runtime.Gosched()
-				continue
-			}
+		for !w.await(posted, yieldFor) {
 			// Park. The poster sets the state before it looks at parked,
 			// and w sets parked before it looks at the state, so one of
 			// the two always sees the other.
@@ -108,12 +159,8 @@ func (w *worker) loop() {
 				<-w.wake
 			}
 			w.parked.Store(false)
-			start = time.Now()
 		}
-		t := &w.t
-		if t.i0 < t.i1 && t.j0 < t.j1 {
-			ws.gemm(t.im, &t.g, t.i0, t.i1, t.j0, t.j1)
-		}
+		w.t.run(ws)
 		w.state.Store(done)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/simdmlp/simdmlp/kernels"
@@ -177,6 +178,7 @@ func TestLearns(t *testing.T) {
 // TestDeterministicAcrossThreads: the same seed gives bit-identical weights
 // after N steps, whatever the kernel thread count.
 func TestDeterministicAcrossThreads(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(2, runtime.GOMAXPROCS(0))))
 	forEachImpl(t, func(t *testing.T) {
 		run := func(threads int) [][]float32 {
 			defer kernels.SetThreads(threads)()
@@ -211,6 +213,7 @@ func TestNoAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector allocates")
 	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(2, runtime.GOMAXPROCS(0))))
 	forEachImpl(t, func(t *testing.T) {
 		for _, opt := range []Optimizer{NewSGD(kernels.SGD{LR: 0.01}), NewAdam(kernels.DefaultAdam())} {
 			n, err := New(Config{Sizes: []int{784, 128, 64, 10}, Dropout: 0.02, Seed: 3, MaxBatch: 100, EvalBatch: 500})
@@ -222,11 +225,17 @@ func TestNoAllocs(t *testing.T) {
 			for i := range xb {
 				xb[i] = uint8(rng.IntN(256))
 			}
-			require.Zero(t, testing.AllocsPerRun(10, func() { n.TrainStep(x[:16*784], labels[:16]) }), "TrainStep")
-			require.Zero(t, testing.AllocsPerRun(10, func() { n.TrainStepBytes(xb, labels) }), "TrainStepBytes")
 			ex := make([]uint8, 1200*784)
 			el := make([]uint8, 1200)
-			require.Zero(t, testing.AllocsPerRun(3, func() { n.Evaluate(ex, el) }), "Evaluate")
+			// One thread, and two: products and updates split across the
+			// kernels' worker pool.
+			for _, th := range []int{1, 2} {
+				restore := kernels.SetThreads(th)
+				require.Zero(t, testing.AllocsPerRun(10, func() { n.TrainStep(x[:16*784], labels[:16]) }), "TrainStep threads=%d", th)
+				require.Zero(t, testing.AllocsPerRun(10, func() { n.TrainStepBytes(xb, labels) }), "TrainStepBytes threads=%d", th)
+				require.Zero(t, testing.AllocsPerRun(3, func() { n.Evaluate(ex, el) }), "Evaluate threads=%d", th)
+				restore()
+			}
 		}
 	})
 }
