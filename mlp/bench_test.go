@@ -83,6 +83,35 @@ func BenchmarkTrainStep(b *testing.B) {
 	}
 }
 
+// BenchmarkTrainStepThreads: the training step of the default path on one
+// thread and on two (products and optimizer updates split across the
+// kernels' worker pool), measured side by side; %peak is against one core's
+// peak.
+func BenchmarkTrainStepThreads(b *testing.B) {
+	name := kernels.Active()
+	for _, bsz := range []int{16, 100} {
+		for _, opt := range []string{"sgd", "adam"} {
+			for _, th := range []int{1, 2} {
+				b.Run(fmt.Sprintf("b=%d/%s/threads=%d", bsz, opt, th), func(b *testing.B) {
+					defer kernels.SetThreads(th)()
+					var o Optimizer = NewSGD(kernels.SGD{LR: 0.001})
+					if opt == "adam" {
+						o = NewAdam(kernels.DefaultAdam())
+					}
+					n := paperNet(b, bsz, o)
+					rng := rand.New(rand.NewPCG(1, 2))
+					x := make([]uint8, bsz*784)
+					for i := range x {
+						x[i] = uint8(rng.IntN(256))
+					}
+					_, labels := randomBatch(rng, bsz, 1, 10)
+					timeSteps(b, name, n, x, labels)
+				})
+			}
+		}
+	}
+}
+
 // BenchmarkAdamSubnormal: an Adam step whose moments start subnormal, as
 // they become after many steps for weights whose gradient is always zero
 // (here the first layer's weights on a blank 4-pixel border, as in
