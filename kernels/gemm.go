@@ -168,7 +168,8 @@ func (g *gemmArgs) scaleC() {
 	}
 }
 
-// Threads returns how many goroutines a large product is split across.
+// Threads returns how many goroutines a large product or optimizer update
+// (SGD.Step, Adam.Step) is split across, at most GOMAXPROCS.
 func Threads() int {
 	if t := int(threads.Load()); t > 0 {
 		return t
@@ -176,9 +177,10 @@ func Threads() int {
 	return runtime.GOMAXPROCS(0)
 }
 
-// SetThreads sets how many goroutines a large product is split across
-// (0: GOMAXPROCS) and returns a function that restores the previous setting.
-// Results are bit-for-bit the same for every setting.
+// SetThreads sets how many goroutines a large product or optimizer update
+// is split across (0: GOMAXPROCS; more than GOMAXPROCS counts as GOMAXPROCS)
+// and returns a function that restores the previous setting. Results are
+// bit-for-bit the same for every setting.
 func SetThreads(n int) (restore func()) {
 	prev := threads.Swap(int32(max(n, 0)))
 	return func() { threads.Store(prev) }
