@@ -169,7 +169,8 @@ func (g *gemmArgs) scaleC() {
 }
 
 // Threads returns how many goroutines a large product or optimizer update
-// (SGD.Step, Adam.Step) is split across, at most GOMAXPROCS.
+// (SGD.Step, Adam.Step) may be split across; no split uses more than
+// GOMAXPROCS.
 func Threads() int {
 	if t := int(threads.Load()); t > 0 {
 		return t
