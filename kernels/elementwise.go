@@ -295,6 +295,8 @@ type SGD struct {
 // in float64 as PyTorch does. The momentum buffer is flushed to zero where
 // |buf| < 2^-126, so it never holds subnormals (which are slow on x86);
 // first marks the step that creates it. buf may be nil when Momentum == 0.
+// A tensor of 64 k floats or more is updated by up to Threads() goroutines,
+// with the same result.
 func (o SGD) Step(p, g, buf []float32, first bool) {
 	checkLen("SGD.Step", "g", g, len(p), "p")
 	if o.Momentum != 0 {
@@ -355,7 +357,8 @@ func DefaultAdam() Adam {
 // with bc1 = 1 − β1^step, bc2 = 1 − β2^step and stepSize = lr/bc1 in float64,
 // each rounded to float32 once where PyTorch converts it. m and v are flushed
 // to zero where their magnitude is below 2^-126, so weights whose gradient
-// stays zero do not decay into slow subnormals.
+// stays zero do not decay into slow subnormals. A tensor of 64 k floats or
+// more is updated by up to Threads() goroutines, with the same result.
 func (o Adam) Step(p, g, m, v []float32, step int) {
 	checkLen("Adam.Step", "g", g, len(p), "p")
 	checkLen("Adam.Step", "m", m, len(p), "p")
