@@ -105,3 +105,17 @@ func gemmEdgeAVX512(mr int, nc int, k int, a *float32, b *float32, ldb int, c *f
 //
 //go:noescape
 func packATAVX512(dst *float32, src *float32, ld int, kc int, rows int)
+
+// gemmNarrowAVX512 computes rows ≤ 16 rows and n ≤ 16 columns of C = op(A)·Bᵀ (AVX512):
+//
+//	for i < rows, j < n:
+//	  acc = Σ_{p<k} a[p*32+i] * b[j*ldb+p]   (FMA, in p order)
+//	  c[i*ldc+j] = alpha*acc + beta*c[i*ldc+j]  (beta == 0: c is not read)
+//
+// 1 ≤ rows ≤ 16 and 1 ≤ n ≤ 16 (any other: nothing is touched), k ≥ 0,
+// It reads 16 floats of each of the k rows of a (packed
+// 32 floats apart), the first k floats of rows j < n of b, and only
+// columns j < n of rows i < rows of c.
+//
+//go:noescape
+func gemmNarrowAVX512(rows int, n int, k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32)

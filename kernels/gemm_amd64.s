@@ -13408,3 +13408,5376 @@ one:
 ret:
 	VZEROUPPER
 	RET
+
+// func gemmNarrowAVX512(rows int, n int, k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32)
+// Requires: AVX, AVX512F
+TEXT ·gemmNarrowAVX512(SB), NOSPLIT, $0-72
+	MOVQ rows+0(FP), AX
+	MOVQ n+8(FP), CX
+	MOVQ k+16(FP), DX
+	MOVQ a+24(FP), BX
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	MOVQ c+48(FP), R8
+	MOVQ ldc+56(FP), R9
+	SHLQ $0x02, DI
+	CMPQ AX, $0x00000001
+	JLT  none
+	CMPQ AX, $0x00000010
+	JGT  none
+	CMPQ CX, $0x00000001
+	JLT  none
+	CMPQ CX, $0x00000010
+	JGT  none
+	SHLQ $0x02, R9
+	CMPQ CX, $0x00000001
+	JEQ  n1
+	CMPQ CX, $0x00000002
+	JEQ  n2
+	CMPQ CX, $0x00000003
+	JEQ  n3
+	CMPQ CX, $0x00000004
+	JEQ  n4
+	CMPQ CX, $0x00000005
+	JEQ  n5
+	CMPQ CX, $0x00000006
+	JEQ  n6
+	CMPQ CX, $0x00000007
+	JEQ  n7
+	CMPQ CX, $0x00000008
+	JEQ  n8
+	CMPQ CX, $0x00000009
+	JEQ  n9
+	CMPQ CX, $0x0000000a
+	JEQ  n10
+	CMPQ CX, $0x0000000b
+	JEQ  n11
+	CMPQ CX, $0x0000000c
+	JEQ  n12
+	CMPQ CX, $0x0000000d
+	JEQ  n13
+	CMPQ CX, $0x0000000e
+	JEQ  n14
+	CMPQ CX, $0x0000000f
+	JEQ  n15
+	CMPQ CX, $0x00000010
+	JEQ  n16
+
+none:
+	RET
+
+n1:
+	VPXORD Z0, Z0, Z0
+	MOVQ   SI, CX
+	CMPQ   DX, $0x00000004
+	JLT    n1tail
+
+n1loop:
+	VMOVUPS          (BX), Z1
+	VFMADD231PS.BCST (CX), Z1, Z0
+	VMOVUPS          128(BX), Z1
+	VFMADD231PS.BCST 4(CX), Z1, Z0
+	VMOVUPS          256(BX), Z1
+	VFMADD231PS.BCST 8(CX), Z1, Z0
+	VMOVUPS          384(BX), Z1
+	VFMADD231PS.BCST 12(CX), Z1, Z0
+	ADDQ             $0x00000200, BX
+	ADDQ             $0x00000010, CX
+	SUBQ             $0x00000004, DX
+	CMPQ             DX, $0x00000004
+	JGE              n1loop
+
+n1tail:
+	TESTQ DX, DX
+	JEQ   n1store
+
+n1one:
+	VMOVUPS          (BX), Z1
+	VFMADD231PS.BCST (CX), Z1, Z0
+	ADDQ             $0x00000080, BX
+	ADDQ             $0x00000004, CX
+	DECQ             DX
+	JNE              n1one
+
+n1store:
+	// t = alpha*acc, transposed into rows of C; c = t + beta*c (beta == ±0: c is not read).
+	VBROADCASTSS alpha+64(FP), Z1
+	VPXORD       Z2, Z2, Z2
+	VMULPS       Z1, Z0, Z0
+	VUNPCKLPS    Z2, Z0, Z1
+	VUNPCKHPS    Z2, Z0, Z0
+	VUNPCKLPS    Z2, Z2, Z3
+	VUNPCKHPS    Z2, Z2, Z4
+	VUNPCKLPS    Z2, Z2, Z5
+	VUNPCKHPS    Z2, Z2, Z6
+	VUNPCKLPS    Z2, Z2, Z7
+	VUNPCKHPS    Z2, Z2, Z8
+	VUNPCKLPS    Z2, Z2, Z9
+	VUNPCKHPS    Z2, Z2, Z10
+	VUNPCKLPS    Z2, Z2, Z11
+	VUNPCKHPS    Z2, Z2, Z12
+	VUNPCKLPS    Z2, Z2, Z13
+	VUNPCKHPS    Z2, Z2, Z14
+	VUNPCKLPS    Z2, Z2, Z15
+	VUNPCKHPS    Z2, Z2, Z2
+	VSHUFPS      $0x44, Z3, Z1, Z16
+	VSHUFPS      $0xee, Z3, Z1, Z1
+	VSHUFPS      $0x44, Z4, Z0, Z3
+	VSHUFPS      $0xee, Z4, Z0, Z0
+	VSHUFPS      $0x44, Z7, Z5, Z4
+	VSHUFPS      $0xee, Z7, Z5, Z5
+	VSHUFPS      $0x44, Z8, Z6, Z7
+	VSHUFPS      $0xee, Z8, Z6, Z6
+	VSHUFPS      $0x44, Z11, Z9, Z8
+	VSHUFPS      $0xee, Z11, Z9, Z9
+	VSHUFPS      $0x44, Z12, Z10, Z11
+	VSHUFPS      $0xee, Z12, Z10, Z10
+	VSHUFPS      $0x44, Z15, Z13, Z12
+	VSHUFPS      $0xee, Z15, Z13, Z13
+	VSHUFPS      $0x44, Z2, Z14, Z15
+	VSHUFPS      $0xee, Z2, Z14, Z2
+	VSHUFF32X4   $0x44, Z4, Z16, Z14
+	VSHUFF32X4   $0xee, Z4, Z16, Z4
+	VSHUFF32X4   $0x44, Z12, Z8, Z16
+	VSHUFF32X4   $0xee, Z12, Z8, Z8
+	VSHUFF32X4   $0x88, Z16, Z14, Z12
+	VSHUFF32X4   $0xdd, Z16, Z14, Z14
+	VSHUFF32X4   $0x88, Z8, Z4, Z16
+	VSHUFF32X4   $0xdd, Z8, Z4, Z4
+	VSHUFF32X4   $0x44, Z5, Z1, Z8
+	VSHUFF32X4   $0xee, Z5, Z1, Z1
+	VSHUFF32X4   $0x44, Z13, Z9, Z5
+	VSHUFF32X4   $0xee, Z13, Z9, Z9
+	VSHUFF32X4   $0x88, Z5, Z8, Z13
+	VSHUFF32X4   $0xdd, Z5, Z8, Z5
+	VSHUFF32X4   $0x88, Z9, Z1, Z8
+	VSHUFF32X4   $0xdd, Z9, Z1, Z1
+	VSHUFF32X4   $0x44, Z7, Z3, Z9
+	VSHUFF32X4   $0xee, Z7, Z3, Z3
+	VSHUFF32X4   $0x44, Z15, Z11, Z7
+	VSHUFF32X4   $0xee, Z15, Z11, Z11
+	VSHUFF32X4   $0x88, Z7, Z9, Z15
+	VSHUFF32X4   $0xdd, Z7, Z9, Z7
+	VSHUFF32X4   $0x88, Z11, Z3, Z9
+	VSHUFF32X4   $0xdd, Z11, Z3, Z3
+	VSHUFF32X4   $0x44, Z6, Z0, Z11
+	VSHUFF32X4   $0xee, Z6, Z0, Z0
+	VSHUFF32X4   $0x44, Z2, Z10, Z6
+	VSHUFF32X4   $0xee, Z2, Z10, Z2
+	VSHUFF32X4   $0x88, Z6, Z11, Z10
+	VSHUFF32X4   $0xdd, Z6, Z11, Z6
+	VSHUFF32X4   $0x88, Z2, Z0, Z11
+	VSHUFF32X4   $0xdd, Z2, Z0, Z0
+	MOVL         $0x00000001, CX
+	KMOVW        CX, K2
+	MOVL         beta+68(FP), CX
+	SHLL         $0x01, CX
+	JEQ          n1beta0
+	VBROADCASTSS beta+68(FP), Z2
+	MOVQ         R8, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z2, Z12
+	VMOVUPS      Z12, K2, (CX)
+	CMPQ         AX, $0x00000001
+	JLE          n1done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z2, Z13
+	VMOVUPS      Z13, K2, (CX)
+	CMPQ         AX, $0x00000002
+	JLE          n1done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z2, Z15
+	VMOVUPS      Z15, K2, (CX)
+	CMPQ         AX, $0x00000003
+	JLE          n1done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z2, Z10
+	VMOVUPS      Z10, K2, (CX)
+	CMPQ         AX, $0x00000004
+	JLE          n1done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z2, Z14
+	VMOVUPS      Z14, K2, (CX)
+	CMPQ         AX, $0x00000005
+	JLE          n1done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z2, Z5
+	VMOVUPS      Z5, K2, (CX)
+	CMPQ         AX, $0x00000006
+	JLE          n1done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z2, Z7
+	VMOVUPS      Z7, K2, (CX)
+	CMPQ         AX, $0x00000007
+	JLE          n1done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z2, Z6
+	VMOVUPS      Z6, K2, (CX)
+	CMPQ         AX, $0x00000008
+	JLE          n1done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z2, Z16
+	VMOVUPS      Z16, K2, (CX)
+	CMPQ         AX, $0x00000009
+	JLE          n1done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z2, Z8
+	VMOVUPS      Z8, K2, (CX)
+	CMPQ         AX, $0x0000000a
+	JLE          n1done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z2, Z9
+	VMOVUPS      Z9, K2, (CX)
+	CMPQ         AX, $0x0000000b
+	JLE          n1done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z2, Z11
+	VMOVUPS      Z11, K2, (CX)
+	CMPQ         AX, $0x0000000c
+	JLE          n1done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z2, Z4
+	VMOVUPS      Z4, K2, (CX)
+	CMPQ         AX, $0x0000000d
+	JLE          n1done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z2, Z1
+	VMOVUPS      Z1, K2, (CX)
+	CMPQ         AX, $0x0000000e
+	JLE          n1done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z2, Z3
+	VMOVUPS      Z3, K2, (CX)
+	CMPQ         AX, $0x0000000f
+	JLE          n1done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z2, Z0
+	VMOVUPS      Z0, K2, (CX)
+	JMP          n1done
+
+n1beta0:
+	VMOVUPS Z12, K2, (R8)
+	CMPQ    AX, $0x00000001
+	JLE     n1done
+	ADDQ    R9, R8
+	VMOVUPS Z13, K2, (R8)
+	CMPQ    AX, $0x00000002
+	JLE     n1done
+	ADDQ    R9, R8
+	VMOVUPS Z15, K2, (R8)
+	CMPQ    AX, $0x00000003
+	JLE     n1done
+	ADDQ    R9, R8
+	VMOVUPS Z10, K2, (R8)
+	CMPQ    AX, $0x00000004
+	JLE     n1done
+	ADDQ    R9, R8
+	VMOVUPS Z14, K2, (R8)
+	CMPQ    AX, $0x00000005
+	JLE     n1done
+	ADDQ    R9, R8
+	VMOVUPS Z5, K2, (R8)
+	CMPQ    AX, $0x00000006
+	JLE     n1done
+	ADDQ    R9, R8
+	VMOVUPS Z7, K2, (R8)
+	CMPQ    AX, $0x00000007
+	JLE     n1done
+	ADDQ    R9, R8
+	VMOVUPS Z6, K2, (R8)
+	CMPQ    AX, $0x00000008
+	JLE     n1done
+	ADDQ    R9, R8
+	VMOVUPS Z16, K2, (R8)
+	CMPQ    AX, $0x00000009
+	JLE     n1done
+	ADDQ    R9, R8
+	VMOVUPS Z8, K2, (R8)
+	CMPQ    AX, $0x0000000a
+	JLE     n1done
+	ADDQ    R9, R8
+	VMOVUPS Z9, K2, (R8)
+	CMPQ    AX, $0x0000000b
+	JLE     n1done
+	ADDQ    R9, R8
+	VMOVUPS Z11, K2, (R8)
+	CMPQ    AX, $0x0000000c
+	JLE     n1done
+	ADDQ    R9, R8
+	VMOVUPS Z4, K2, (R8)
+	CMPQ    AX, $0x0000000d
+	JLE     n1done
+	ADDQ    R9, R8
+	VMOVUPS Z1, K2, (R8)
+	CMPQ    AX, $0x0000000e
+	JLE     n1done
+	ADDQ    R9, R8
+	VMOVUPS Z3, K2, (R8)
+	CMPQ    AX, $0x0000000f
+	JLE     n1done
+	ADDQ    R9, R8
+	VMOVUPS Z0, K2, (R8)
+
+n1done:
+	VZEROUPPER
+	RET
+
+n2:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	MOVQ   SI, CX
+	CMPQ   DX, $0x00000004
+	JLT    n2tail
+
+n2loop:
+	VMOVUPS          (BX), Z2
+	VFMADD231PS.BCST (CX), Z2, Z0
+	VFMADD231PS.BCST (CX)(DI*1), Z2, Z1
+	VMOVUPS          128(BX), Z2
+	VFMADD231PS.BCST 4(CX), Z2, Z0
+	VFMADD231PS.BCST 4(CX)(DI*1), Z2, Z1
+	VMOVUPS          256(BX), Z2
+	VFMADD231PS.BCST 8(CX), Z2, Z0
+	VFMADD231PS.BCST 8(CX)(DI*1), Z2, Z1
+	VMOVUPS          384(BX), Z2
+	VFMADD231PS.BCST 12(CX), Z2, Z0
+	VFMADD231PS.BCST 12(CX)(DI*1), Z2, Z1
+	ADDQ             $0x00000200, BX
+	ADDQ             $0x00000010, CX
+	SUBQ             $0x00000004, DX
+	CMPQ             DX, $0x00000004
+	JGE              n2loop
+
+n2tail:
+	TESTQ DX, DX
+	JEQ   n2store
+
+n2one:
+	VMOVUPS          (BX), Z2
+	VFMADD231PS.BCST (CX), Z2, Z0
+	VFMADD231PS.BCST (CX)(DI*1), Z2, Z1
+	ADDQ             $0x00000080, BX
+	ADDQ             $0x00000004, CX
+	DECQ             DX
+	JNE              n2one
+
+n2store:
+	// t = alpha*acc, transposed into rows of C; c = t + beta*c (beta == ±0: c is not read).
+	VBROADCASTSS alpha+64(FP), Z2
+	VPXORD       Z3, Z3, Z3
+	VMULPS       Z2, Z0, Z0
+	VMULPS       Z2, Z1, Z1
+	VUNPCKLPS    Z1, Z0, Z2
+	VUNPCKHPS    Z1, Z0, Z0
+	VUNPCKLPS    Z3, Z3, Z1
+	VUNPCKHPS    Z3, Z3, Z4
+	VUNPCKLPS    Z3, Z3, Z5
+	VUNPCKHPS    Z3, Z3, Z6
+	VUNPCKLPS    Z3, Z3, Z7
+	VUNPCKHPS    Z3, Z3, Z8
+	VUNPCKLPS    Z3, Z3, Z9
+	VUNPCKHPS    Z3, Z3, Z10
+	VUNPCKLPS    Z3, Z3, Z11
+	VUNPCKHPS    Z3, Z3, Z12
+	VUNPCKLPS    Z3, Z3, Z13
+	VUNPCKHPS    Z3, Z3, Z14
+	VUNPCKLPS    Z3, Z3, Z15
+	VUNPCKHPS    Z3, Z3, Z3
+	VSHUFPS      $0x44, Z1, Z2, Z16
+	VSHUFPS      $0xee, Z1, Z2, Z1
+	VSHUFPS      $0x44, Z4, Z0, Z2
+	VSHUFPS      $0xee, Z4, Z0, Z0
+	VSHUFPS      $0x44, Z7, Z5, Z4
+	VSHUFPS      $0xee, Z7, Z5, Z5
+	VSHUFPS      $0x44, Z8, Z6, Z7
+	VSHUFPS      $0xee, Z8, Z6, Z6
+	VSHUFPS      $0x44, Z11, Z9, Z8
+	VSHUFPS      $0xee, Z11, Z9, Z9
+	VSHUFPS      $0x44, Z12, Z10, Z11
+	VSHUFPS      $0xee, Z12, Z10, Z10
+	VSHUFPS      $0x44, Z15, Z13, Z12
+	VSHUFPS      $0xee, Z15, Z13, Z13
+	VSHUFPS      $0x44, Z3, Z14, Z15
+	VSHUFPS      $0xee, Z3, Z14, Z3
+	VSHUFF32X4   $0x44, Z4, Z16, Z14
+	VSHUFF32X4   $0xee, Z4, Z16, Z4
+	VSHUFF32X4   $0x44, Z12, Z8, Z16
+	VSHUFF32X4   $0xee, Z12, Z8, Z8
+	VSHUFF32X4   $0x88, Z16, Z14, Z12
+	VSHUFF32X4   $0xdd, Z16, Z14, Z14
+	VSHUFF32X4   $0x88, Z8, Z4, Z16
+	VSHUFF32X4   $0xdd, Z8, Z4, Z4
+	VSHUFF32X4   $0x44, Z5, Z1, Z8
+	VSHUFF32X4   $0xee, Z5, Z1, Z1
+	VSHUFF32X4   $0x44, Z13, Z9, Z5
+	VSHUFF32X4   $0xee, Z13, Z9, Z9
+	VSHUFF32X4   $0x88, Z5, Z8, Z13
+	VSHUFF32X4   $0xdd, Z5, Z8, Z5
+	VSHUFF32X4   $0x88, Z9, Z1, Z8
+	VSHUFF32X4   $0xdd, Z9, Z1, Z1
+	VSHUFF32X4   $0x44, Z7, Z2, Z9
+	VSHUFF32X4   $0xee, Z7, Z2, Z2
+	VSHUFF32X4   $0x44, Z15, Z11, Z7
+	VSHUFF32X4   $0xee, Z15, Z11, Z11
+	VSHUFF32X4   $0x88, Z7, Z9, Z15
+	VSHUFF32X4   $0xdd, Z7, Z9, Z7
+	VSHUFF32X4   $0x88, Z11, Z2, Z9
+	VSHUFF32X4   $0xdd, Z11, Z2, Z2
+	VSHUFF32X4   $0x44, Z6, Z0, Z11
+	VSHUFF32X4   $0xee, Z6, Z0, Z0
+	VSHUFF32X4   $0x44, Z3, Z10, Z6
+	VSHUFF32X4   $0xee, Z3, Z10, Z3
+	VSHUFF32X4   $0x88, Z6, Z11, Z10
+	VSHUFF32X4   $0xdd, Z6, Z11, Z6
+	VSHUFF32X4   $0x88, Z3, Z0, Z11
+	VSHUFF32X4   $0xdd, Z3, Z0, Z0
+	MOVL         $0x00000003, CX
+	KMOVW        CX, K2
+	MOVL         beta+68(FP), CX
+	SHLL         $0x01, CX
+	JEQ          n2beta0
+	VBROADCASTSS beta+68(FP), Z3
+	MOVQ         R8, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z3, Z12
+	VMOVUPS      Z12, K2, (CX)
+	CMPQ         AX, $0x00000001
+	JLE          n2done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z3, Z13
+	VMOVUPS      Z13, K2, (CX)
+	CMPQ         AX, $0x00000002
+	JLE          n2done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z3, Z15
+	VMOVUPS      Z15, K2, (CX)
+	CMPQ         AX, $0x00000003
+	JLE          n2done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z3, Z10
+	VMOVUPS      Z10, K2, (CX)
+	CMPQ         AX, $0x00000004
+	JLE          n2done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z3, Z14
+	VMOVUPS      Z14, K2, (CX)
+	CMPQ         AX, $0x00000005
+	JLE          n2done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z3, Z5
+	VMOVUPS      Z5, K2, (CX)
+	CMPQ         AX, $0x00000006
+	JLE          n2done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z3, Z7
+	VMOVUPS      Z7, K2, (CX)
+	CMPQ         AX, $0x00000007
+	JLE          n2done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z3, Z6
+	VMOVUPS      Z6, K2, (CX)
+	CMPQ         AX, $0x00000008
+	JLE          n2done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z3, Z16
+	VMOVUPS      Z16, K2, (CX)
+	CMPQ         AX, $0x00000009
+	JLE          n2done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z3, Z8
+	VMOVUPS      Z8, K2, (CX)
+	CMPQ         AX, $0x0000000a
+	JLE          n2done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z3, Z9
+	VMOVUPS      Z9, K2, (CX)
+	CMPQ         AX, $0x0000000b
+	JLE          n2done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z3, Z11
+	VMOVUPS      Z11, K2, (CX)
+	CMPQ         AX, $0x0000000c
+	JLE          n2done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z3, Z4
+	VMOVUPS      Z4, K2, (CX)
+	CMPQ         AX, $0x0000000d
+	JLE          n2done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z3, Z1
+	VMOVUPS      Z1, K2, (CX)
+	CMPQ         AX, $0x0000000e
+	JLE          n2done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z3, Z2
+	VMOVUPS      Z2, K2, (CX)
+	CMPQ         AX, $0x0000000f
+	JLE          n2done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z3, Z0
+	VMOVUPS      Z0, K2, (CX)
+	JMP          n2done
+
+n2beta0:
+	VMOVUPS Z12, K2, (R8)
+	CMPQ    AX, $0x00000001
+	JLE     n2done
+	ADDQ    R9, R8
+	VMOVUPS Z13, K2, (R8)
+	CMPQ    AX, $0x00000002
+	JLE     n2done
+	ADDQ    R9, R8
+	VMOVUPS Z15, K2, (R8)
+	CMPQ    AX, $0x00000003
+	JLE     n2done
+	ADDQ    R9, R8
+	VMOVUPS Z10, K2, (R8)
+	CMPQ    AX, $0x00000004
+	JLE     n2done
+	ADDQ    R9, R8
+	VMOVUPS Z14, K2, (R8)
+	CMPQ    AX, $0x00000005
+	JLE     n2done
+	ADDQ    R9, R8
+	VMOVUPS Z5, K2, (R8)
+	CMPQ    AX, $0x00000006
+	JLE     n2done
+	ADDQ    R9, R8
+	VMOVUPS Z7, K2, (R8)
+	CMPQ    AX, $0x00000007
+	JLE     n2done
+	ADDQ    R9, R8
+	VMOVUPS Z6, K2, (R8)
+	CMPQ    AX, $0x00000008
+	JLE     n2done
+	ADDQ    R9, R8
+	VMOVUPS Z16, K2, (R8)
+	CMPQ    AX, $0x00000009
+	JLE     n2done
+	ADDQ    R9, R8
+	VMOVUPS Z8, K2, (R8)
+	CMPQ    AX, $0x0000000a
+	JLE     n2done
+	ADDQ    R9, R8
+	VMOVUPS Z9, K2, (R8)
+	CMPQ    AX, $0x0000000b
+	JLE     n2done
+	ADDQ    R9, R8
+	VMOVUPS Z11, K2, (R8)
+	CMPQ    AX, $0x0000000c
+	JLE     n2done
+	ADDQ    R9, R8
+	VMOVUPS Z4, K2, (R8)
+	CMPQ    AX, $0x0000000d
+	JLE     n2done
+	ADDQ    R9, R8
+	VMOVUPS Z1, K2, (R8)
+	CMPQ    AX, $0x0000000e
+	JLE     n2done
+	ADDQ    R9, R8
+	VMOVUPS Z2, K2, (R8)
+	CMPQ    AX, $0x0000000f
+	JLE     n2done
+	ADDQ    R9, R8
+	VMOVUPS Z0, K2, (R8)
+
+n2done:
+	VZEROUPPER
+	RET
+
+n3:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	MOVQ   SI, CX
+	CMPQ   DX, $0x00000004
+	JLT    n3tail
+
+n3loop:
+	VMOVUPS          (BX), Z3
+	VFMADD231PS.BCST (CX), Z3, Z0
+	VFMADD231PS.BCST (CX)(DI*1), Z3, Z1
+	VFMADD231PS.BCST (CX)(DI*2), Z3, Z2
+	VMOVUPS          128(BX), Z3
+	VFMADD231PS.BCST 4(CX), Z3, Z0
+	VFMADD231PS.BCST 4(CX)(DI*1), Z3, Z1
+	VFMADD231PS.BCST 4(CX)(DI*2), Z3, Z2
+	VMOVUPS          256(BX), Z3
+	VFMADD231PS.BCST 8(CX), Z3, Z0
+	VFMADD231PS.BCST 8(CX)(DI*1), Z3, Z1
+	VFMADD231PS.BCST 8(CX)(DI*2), Z3, Z2
+	VMOVUPS          384(BX), Z3
+	VFMADD231PS.BCST 12(CX), Z3, Z0
+	VFMADD231PS.BCST 12(CX)(DI*1), Z3, Z1
+	VFMADD231PS.BCST 12(CX)(DI*2), Z3, Z2
+	ADDQ             $0x00000200, BX
+	ADDQ             $0x00000010, CX
+	SUBQ             $0x00000004, DX
+	CMPQ             DX, $0x00000004
+	JGE              n3loop
+
+n3tail:
+	TESTQ DX, DX
+	JEQ   n3store
+
+n3one:
+	VMOVUPS          (BX), Z3
+	VFMADD231PS.BCST (CX), Z3, Z0
+	VFMADD231PS.BCST (CX)(DI*1), Z3, Z1
+	VFMADD231PS.BCST (CX)(DI*2), Z3, Z2
+	ADDQ             $0x00000080, BX
+	ADDQ             $0x00000004, CX
+	DECQ             DX
+	JNE              n3one
+
+n3store:
+	// t = alpha*acc, transposed into rows of C; c = t + beta*c (beta == ±0: c is not read).
+	VBROADCASTSS alpha+64(FP), Z3
+	VPXORD       Z4, Z4, Z4
+	VMULPS       Z3, Z0, Z0
+	VMULPS       Z3, Z1, Z1
+	VMULPS       Z3, Z2, Z2
+	VUNPCKLPS    Z1, Z0, Z3
+	VUNPCKHPS    Z1, Z0, Z0
+	VUNPCKLPS    Z4, Z2, Z1
+	VUNPCKHPS    Z4, Z2, Z2
+	VUNPCKLPS    Z4, Z4, Z5
+	VUNPCKHPS    Z4, Z4, Z6
+	VUNPCKLPS    Z4, Z4, Z7
+	VUNPCKHPS    Z4, Z4, Z8
+	VUNPCKLPS    Z4, Z4, Z9
+	VUNPCKHPS    Z4, Z4, Z10
+	VUNPCKLPS    Z4, Z4, Z11
+	VUNPCKHPS    Z4, Z4, Z12
+	VUNPCKLPS    Z4, Z4, Z13
+	VUNPCKHPS    Z4, Z4, Z14
+	VUNPCKLPS    Z4, Z4, Z15
+	VUNPCKHPS    Z4, Z4, Z4
+	VSHUFPS      $0x44, Z1, Z3, Z16
+	VSHUFPS      $0xee, Z1, Z3, Z1
+	VSHUFPS      $0x44, Z2, Z0, Z3
+	VSHUFPS      $0xee, Z2, Z0, Z0
+	VSHUFPS      $0x44, Z7, Z5, Z2
+	VSHUFPS      $0xee, Z7, Z5, Z5
+	VSHUFPS      $0x44, Z8, Z6, Z7
+	VSHUFPS      $0xee, Z8, Z6, Z6
+	VSHUFPS      $0x44, Z11, Z9, Z8
+	VSHUFPS      $0xee, Z11, Z9, Z9
+	VSHUFPS      $0x44, Z12, Z10, Z11
+	VSHUFPS      $0xee, Z12, Z10, Z10
+	VSHUFPS      $0x44, Z15, Z13, Z12
+	VSHUFPS      $0xee, Z15, Z13, Z13
+	VSHUFPS      $0x44, Z4, Z14, Z15
+	VSHUFPS      $0xee, Z4, Z14, Z4
+	VSHUFF32X4   $0x44, Z2, Z16, Z14
+	VSHUFF32X4   $0xee, Z2, Z16, Z2
+	VSHUFF32X4   $0x44, Z12, Z8, Z16
+	VSHUFF32X4   $0xee, Z12, Z8, Z8
+	VSHUFF32X4   $0x88, Z16, Z14, Z12
+	VSHUFF32X4   $0xdd, Z16, Z14, Z14
+	VSHUFF32X4   $0x88, Z8, Z2, Z16
+	VSHUFF32X4   $0xdd, Z8, Z2, Z2
+	VSHUFF32X4   $0x44, Z5, Z1, Z8
+	VSHUFF32X4   $0xee, Z5, Z1, Z1
+	VSHUFF32X4   $0x44, Z13, Z9, Z5
+	VSHUFF32X4   $0xee, Z13, Z9, Z9
+	VSHUFF32X4   $0x88, Z5, Z8, Z13
+	VSHUFF32X4   $0xdd, Z5, Z8, Z5
+	VSHUFF32X4   $0x88, Z9, Z1, Z8
+	VSHUFF32X4   $0xdd, Z9, Z1, Z1
+	VSHUFF32X4   $0x44, Z7, Z3, Z9
+	VSHUFF32X4   $0xee, Z7, Z3, Z3
+	VSHUFF32X4   $0x44, Z15, Z11, Z7
+	VSHUFF32X4   $0xee, Z15, Z11, Z11
+	VSHUFF32X4   $0x88, Z7, Z9, Z15
+	VSHUFF32X4   $0xdd, Z7, Z9, Z7
+	VSHUFF32X4   $0x88, Z11, Z3, Z9
+	VSHUFF32X4   $0xdd, Z11, Z3, Z3
+	VSHUFF32X4   $0x44, Z6, Z0, Z11
+	VSHUFF32X4   $0xee, Z6, Z0, Z0
+	VSHUFF32X4   $0x44, Z4, Z10, Z6
+	VSHUFF32X4   $0xee, Z4, Z10, Z4
+	VSHUFF32X4   $0x88, Z6, Z11, Z10
+	VSHUFF32X4   $0xdd, Z6, Z11, Z6
+	VSHUFF32X4   $0x88, Z4, Z0, Z11
+	VSHUFF32X4   $0xdd, Z4, Z0, Z0
+	MOVL         $0x00000007, CX
+	KMOVW        CX, K2
+	MOVL         beta+68(FP), CX
+	SHLL         $0x01, CX
+	JEQ          n3beta0
+	VBROADCASTSS beta+68(FP), Z4
+	MOVQ         R8, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z4, Z12
+	VMOVUPS      Z12, K2, (CX)
+	CMPQ         AX, $0x00000001
+	JLE          n3done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z4, Z13
+	VMOVUPS      Z13, K2, (CX)
+	CMPQ         AX, $0x00000002
+	JLE          n3done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z4, Z15
+	VMOVUPS      Z15, K2, (CX)
+	CMPQ         AX, $0x00000003
+	JLE          n3done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z4, Z10
+	VMOVUPS      Z10, K2, (CX)
+	CMPQ         AX, $0x00000004
+	JLE          n3done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z4, Z14
+	VMOVUPS      Z14, K2, (CX)
+	CMPQ         AX, $0x00000005
+	JLE          n3done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z4, Z5
+	VMOVUPS      Z5, K2, (CX)
+	CMPQ         AX, $0x00000006
+	JLE          n3done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z4, Z7
+	VMOVUPS      Z7, K2, (CX)
+	CMPQ         AX, $0x00000007
+	JLE          n3done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z4, Z6
+	VMOVUPS      Z6, K2, (CX)
+	CMPQ         AX, $0x00000008
+	JLE          n3done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z4, Z16
+	VMOVUPS      Z16, K2, (CX)
+	CMPQ         AX, $0x00000009
+	JLE          n3done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z4, Z8
+	VMOVUPS      Z8, K2, (CX)
+	CMPQ         AX, $0x0000000a
+	JLE          n3done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z4, Z9
+	VMOVUPS      Z9, K2, (CX)
+	CMPQ         AX, $0x0000000b
+	JLE          n3done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z4, Z11
+	VMOVUPS      Z11, K2, (CX)
+	CMPQ         AX, $0x0000000c
+	JLE          n3done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z4, Z2
+	VMOVUPS      Z2, K2, (CX)
+	CMPQ         AX, $0x0000000d
+	JLE          n3done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z4, Z1
+	VMOVUPS      Z1, K2, (CX)
+	CMPQ         AX, $0x0000000e
+	JLE          n3done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z4, Z3
+	VMOVUPS      Z3, K2, (CX)
+	CMPQ         AX, $0x0000000f
+	JLE          n3done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z4, Z0
+	VMOVUPS      Z0, K2, (CX)
+	JMP          n3done
+
+n3beta0:
+	VMOVUPS Z12, K2, (R8)
+	CMPQ    AX, $0x00000001
+	JLE     n3done
+	ADDQ    R9, R8
+	VMOVUPS Z13, K2, (R8)
+	CMPQ    AX, $0x00000002
+	JLE     n3done
+	ADDQ    R9, R8
+	VMOVUPS Z15, K2, (R8)
+	CMPQ    AX, $0x00000003
+	JLE     n3done
+	ADDQ    R9, R8
+	VMOVUPS Z10, K2, (R8)
+	CMPQ    AX, $0x00000004
+	JLE     n3done
+	ADDQ    R9, R8
+	VMOVUPS Z14, K2, (R8)
+	CMPQ    AX, $0x00000005
+	JLE     n3done
+	ADDQ    R9, R8
+	VMOVUPS Z5, K2, (R8)
+	CMPQ    AX, $0x00000006
+	JLE     n3done
+	ADDQ    R9, R8
+	VMOVUPS Z7, K2, (R8)
+	CMPQ    AX, $0x00000007
+	JLE     n3done
+	ADDQ    R9, R8
+	VMOVUPS Z6, K2, (R8)
+	CMPQ    AX, $0x00000008
+	JLE     n3done
+	ADDQ    R9, R8
+	VMOVUPS Z16, K2, (R8)
+	CMPQ    AX, $0x00000009
+	JLE     n3done
+	ADDQ    R9, R8
+	VMOVUPS Z8, K2, (R8)
+	CMPQ    AX, $0x0000000a
+	JLE     n3done
+	ADDQ    R9, R8
+	VMOVUPS Z9, K2, (R8)
+	CMPQ    AX, $0x0000000b
+	JLE     n3done
+	ADDQ    R9, R8
+	VMOVUPS Z11, K2, (R8)
+	CMPQ    AX, $0x0000000c
+	JLE     n3done
+	ADDQ    R9, R8
+	VMOVUPS Z2, K2, (R8)
+	CMPQ    AX, $0x0000000d
+	JLE     n3done
+	ADDQ    R9, R8
+	VMOVUPS Z1, K2, (R8)
+	CMPQ    AX, $0x0000000e
+	JLE     n3done
+	ADDQ    R9, R8
+	VMOVUPS Z3, K2, (R8)
+	CMPQ    AX, $0x0000000f
+	JLE     n3done
+	ADDQ    R9, R8
+	VMOVUPS Z0, K2, (R8)
+
+n3done:
+	VZEROUPPER
+	RET
+
+n4:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	MOVQ   SI, CX
+	LEAQ   (CX)(DI*2), SI
+	ADDQ   DI, SI
+	CMPQ   DX, $0x00000004
+	JLT    n4tail
+
+n4loop:
+	VMOVUPS          (BX), Z4
+	VFMADD231PS.BCST (CX), Z4, Z0
+	VFMADD231PS.BCST (CX)(DI*1), Z4, Z1
+	VFMADD231PS.BCST (CX)(DI*2), Z4, Z2
+	VFMADD231PS.BCST (SI), Z4, Z3
+	VMOVUPS          128(BX), Z4
+	VFMADD231PS.BCST 4(CX), Z4, Z0
+	VFMADD231PS.BCST 4(CX)(DI*1), Z4, Z1
+	VFMADD231PS.BCST 4(CX)(DI*2), Z4, Z2
+	VFMADD231PS.BCST 4(SI), Z4, Z3
+	VMOVUPS          256(BX), Z4
+	VFMADD231PS.BCST 8(CX), Z4, Z0
+	VFMADD231PS.BCST 8(CX)(DI*1), Z4, Z1
+	VFMADD231PS.BCST 8(CX)(DI*2), Z4, Z2
+	VFMADD231PS.BCST 8(SI), Z4, Z3
+	VMOVUPS          384(BX), Z4
+	VFMADD231PS.BCST 12(CX), Z4, Z0
+	VFMADD231PS.BCST 12(CX)(DI*1), Z4, Z1
+	VFMADD231PS.BCST 12(CX)(DI*2), Z4, Z2
+	VFMADD231PS.BCST 12(SI), Z4, Z3
+	ADDQ             $0x00000200, BX
+	ADDQ             $0x00000010, CX
+	ADDQ             $0x00000010, SI
+	SUBQ             $0x00000004, DX
+	CMPQ             DX, $0x00000004
+	JGE              n4loop
+
+n4tail:
+	TESTQ DX, DX
+	JEQ   n4store
+
+n4one:
+	VMOVUPS          (BX), Z4
+	VFMADD231PS.BCST (CX), Z4, Z0
+	VFMADD231PS.BCST (CX)(DI*1), Z4, Z1
+	VFMADD231PS.BCST (CX)(DI*2), Z4, Z2
+	VFMADD231PS.BCST (SI), Z4, Z3
+	ADDQ             $0x00000080, BX
+	ADDQ             $0x00000004, CX
+	ADDQ             $0x00000004, SI
+	DECQ             DX
+	JNE              n4one
+
+n4store:
+	// t = alpha*acc, transposed into rows of C; c = t + beta*c (beta == ±0: c is not read).
+	VBROADCASTSS alpha+64(FP), Z4
+	VPXORD       Z5, Z5, Z5
+	VMULPS       Z4, Z0, Z0
+	VMULPS       Z4, Z1, Z1
+	VMULPS       Z4, Z2, Z2
+	VMULPS       Z4, Z3, Z3
+	VUNPCKLPS    Z1, Z0, Z4
+	VUNPCKHPS    Z1, Z0, Z0
+	VUNPCKLPS    Z3, Z2, Z1
+	VUNPCKHPS    Z3, Z2, Z2
+	VUNPCKLPS    Z5, Z5, Z3
+	VUNPCKHPS    Z5, Z5, Z6
+	VUNPCKLPS    Z5, Z5, Z7
+	VUNPCKHPS    Z5, Z5, Z8
+	VUNPCKLPS    Z5, Z5, Z9
+	VUNPCKHPS    Z5, Z5, Z10
+	VUNPCKLPS    Z5, Z5, Z11
+	VUNPCKHPS    Z5, Z5, Z12
+	VUNPCKLPS    Z5, Z5, Z13
+	VUNPCKHPS    Z5, Z5, Z14
+	VUNPCKLPS    Z5, Z5, Z15
+	VUNPCKHPS    Z5, Z5, Z5
+	VSHUFPS      $0x44, Z1, Z4, Z16
+	VSHUFPS      $0xee, Z1, Z4, Z1
+	VSHUFPS      $0x44, Z2, Z0, Z4
+	VSHUFPS      $0xee, Z2, Z0, Z0
+	VSHUFPS      $0x44, Z7, Z3, Z2
+	VSHUFPS      $0xee, Z7, Z3, Z3
+	VSHUFPS      $0x44, Z8, Z6, Z7
+	VSHUFPS      $0xee, Z8, Z6, Z6
+	VSHUFPS      $0x44, Z11, Z9, Z8
+	VSHUFPS      $0xee, Z11, Z9, Z9
+	VSHUFPS      $0x44, Z12, Z10, Z11
+	VSHUFPS      $0xee, Z12, Z10, Z10
+	VSHUFPS      $0x44, Z15, Z13, Z12
+	VSHUFPS      $0xee, Z15, Z13, Z13
+	VSHUFPS      $0x44, Z5, Z14, Z15
+	VSHUFPS      $0xee, Z5, Z14, Z5
+	VSHUFF32X4   $0x44, Z2, Z16, Z14
+	VSHUFF32X4   $0xee, Z2, Z16, Z2
+	VSHUFF32X4   $0x44, Z12, Z8, Z16
+	VSHUFF32X4   $0xee, Z12, Z8, Z8
+	VSHUFF32X4   $0x88, Z16, Z14, Z12
+	VSHUFF32X4   $0xdd, Z16, Z14, Z14
+	VSHUFF32X4   $0x88, Z8, Z2, Z16
+	VSHUFF32X4   $0xdd, Z8, Z2, Z2
+	VSHUFF32X4   $0x44, Z3, Z1, Z8
+	VSHUFF32X4   $0xee, Z3, Z1, Z1
+	VSHUFF32X4   $0x44, Z13, Z9, Z3
+	VSHUFF32X4   $0xee, Z13, Z9, Z9
+	VSHUFF32X4   $0x88, Z3, Z8, Z13
+	VSHUFF32X4   $0xdd, Z3, Z8, Z3
+	VSHUFF32X4   $0x88, Z9, Z1, Z8
+	VSHUFF32X4   $0xdd, Z9, Z1, Z1
+	VSHUFF32X4   $0x44, Z7, Z4, Z9
+	VSHUFF32X4   $0xee, Z7, Z4, Z4
+	VSHUFF32X4   $0x44, Z15, Z11, Z7
+	VSHUFF32X4   $0xee, Z15, Z11, Z11
+	VSHUFF32X4   $0x88, Z7, Z9, Z15
+	VSHUFF32X4   $0xdd, Z7, Z9, Z7
+	VSHUFF32X4   $0x88, Z11, Z4, Z9
+	VSHUFF32X4   $0xdd, Z11, Z4, Z4
+	VSHUFF32X4   $0x44, Z6, Z0, Z11
+	VSHUFF32X4   $0xee, Z6, Z0, Z0
+	VSHUFF32X4   $0x44, Z5, Z10, Z6
+	VSHUFF32X4   $0xee, Z5, Z10, Z5
+	VSHUFF32X4   $0x88, Z6, Z11, Z10
+	VSHUFF32X4   $0xdd, Z6, Z11, Z6
+	VSHUFF32X4   $0x88, Z5, Z0, Z11
+	VSHUFF32X4   $0xdd, Z5, Z0, Z0
+	MOVL         $0x0000000f, CX
+	KMOVW        CX, K2
+	MOVL         beta+68(FP), CX
+	SHLL         $0x01, CX
+	JEQ          n4beta0
+	VBROADCASTSS beta+68(FP), Z5
+	MOVQ         R8, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z5, Z12
+	VMOVUPS      Z12, K2, (CX)
+	CMPQ         AX, $0x00000001
+	JLE          n4done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z5, Z13
+	VMOVUPS      Z13, K2, (CX)
+	CMPQ         AX, $0x00000002
+	JLE          n4done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z5, Z15
+	VMOVUPS      Z15, K2, (CX)
+	CMPQ         AX, $0x00000003
+	JLE          n4done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z5, Z10
+	VMOVUPS      Z10, K2, (CX)
+	CMPQ         AX, $0x00000004
+	JLE          n4done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z5, Z14
+	VMOVUPS      Z14, K2, (CX)
+	CMPQ         AX, $0x00000005
+	JLE          n4done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z5, Z3
+	VMOVUPS      Z3, K2, (CX)
+	CMPQ         AX, $0x00000006
+	JLE          n4done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z5, Z7
+	VMOVUPS      Z7, K2, (CX)
+	CMPQ         AX, $0x00000007
+	JLE          n4done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z5, Z6
+	VMOVUPS      Z6, K2, (CX)
+	CMPQ         AX, $0x00000008
+	JLE          n4done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z5, Z16
+	VMOVUPS      Z16, K2, (CX)
+	CMPQ         AX, $0x00000009
+	JLE          n4done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z5, Z8
+	VMOVUPS      Z8, K2, (CX)
+	CMPQ         AX, $0x0000000a
+	JLE          n4done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z5, Z9
+	VMOVUPS      Z9, K2, (CX)
+	CMPQ         AX, $0x0000000b
+	JLE          n4done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z5, Z11
+	VMOVUPS      Z11, K2, (CX)
+	CMPQ         AX, $0x0000000c
+	JLE          n4done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z5, Z2
+	VMOVUPS      Z2, K2, (CX)
+	CMPQ         AX, $0x0000000d
+	JLE          n4done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z5, Z1
+	VMOVUPS      Z1, K2, (CX)
+	CMPQ         AX, $0x0000000e
+	JLE          n4done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z5, Z4
+	VMOVUPS      Z4, K2, (CX)
+	CMPQ         AX, $0x0000000f
+	JLE          n4done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z5, Z0
+	VMOVUPS      Z0, K2, (CX)
+	JMP          n4done
+
+n4beta0:
+	VMOVUPS Z12, K2, (R8)
+	CMPQ    AX, $0x00000001
+	JLE     n4done
+	ADDQ    R9, R8
+	VMOVUPS Z13, K2, (R8)
+	CMPQ    AX, $0x00000002
+	JLE     n4done
+	ADDQ    R9, R8
+	VMOVUPS Z15, K2, (R8)
+	CMPQ    AX, $0x00000003
+	JLE     n4done
+	ADDQ    R9, R8
+	VMOVUPS Z10, K2, (R8)
+	CMPQ    AX, $0x00000004
+	JLE     n4done
+	ADDQ    R9, R8
+	VMOVUPS Z14, K2, (R8)
+	CMPQ    AX, $0x00000005
+	JLE     n4done
+	ADDQ    R9, R8
+	VMOVUPS Z3, K2, (R8)
+	CMPQ    AX, $0x00000006
+	JLE     n4done
+	ADDQ    R9, R8
+	VMOVUPS Z7, K2, (R8)
+	CMPQ    AX, $0x00000007
+	JLE     n4done
+	ADDQ    R9, R8
+	VMOVUPS Z6, K2, (R8)
+	CMPQ    AX, $0x00000008
+	JLE     n4done
+	ADDQ    R9, R8
+	VMOVUPS Z16, K2, (R8)
+	CMPQ    AX, $0x00000009
+	JLE     n4done
+	ADDQ    R9, R8
+	VMOVUPS Z8, K2, (R8)
+	CMPQ    AX, $0x0000000a
+	JLE     n4done
+	ADDQ    R9, R8
+	VMOVUPS Z9, K2, (R8)
+	CMPQ    AX, $0x0000000b
+	JLE     n4done
+	ADDQ    R9, R8
+	VMOVUPS Z11, K2, (R8)
+	CMPQ    AX, $0x0000000c
+	JLE     n4done
+	ADDQ    R9, R8
+	VMOVUPS Z2, K2, (R8)
+	CMPQ    AX, $0x0000000d
+	JLE     n4done
+	ADDQ    R9, R8
+	VMOVUPS Z1, K2, (R8)
+	CMPQ    AX, $0x0000000e
+	JLE     n4done
+	ADDQ    R9, R8
+	VMOVUPS Z4, K2, (R8)
+	CMPQ    AX, $0x0000000f
+	JLE     n4done
+	ADDQ    R9, R8
+	VMOVUPS Z0, K2, (R8)
+
+n4done:
+	VZEROUPPER
+	RET
+
+n5:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	MOVQ   SI, CX
+	LEAQ   (CX)(DI*2), SI
+	ADDQ   DI, SI
+	CMPQ   DX, $0x00000004
+	JLT    n5tail
+
+n5loop:
+	VMOVUPS          (BX), Z5
+	VFMADD231PS.BCST (CX), Z5, Z0
+	VFMADD231PS.BCST (CX)(DI*1), Z5, Z1
+	VFMADD231PS.BCST (CX)(DI*2), Z5, Z2
+	VFMADD231PS.BCST (SI), Z5, Z3
+	VFMADD231PS.BCST (SI)(DI*1), Z5, Z4
+	VMOVUPS          128(BX), Z5
+	VFMADD231PS.BCST 4(CX), Z5, Z0
+	VFMADD231PS.BCST 4(CX)(DI*1), Z5, Z1
+	VFMADD231PS.BCST 4(CX)(DI*2), Z5, Z2
+	VFMADD231PS.BCST 4(SI), Z5, Z3
+	VFMADD231PS.BCST 4(SI)(DI*1), Z5, Z4
+	VMOVUPS          256(BX), Z5
+	VFMADD231PS.BCST 8(CX), Z5, Z0
+	VFMADD231PS.BCST 8(CX)(DI*1), Z5, Z1
+	VFMADD231PS.BCST 8(CX)(DI*2), Z5, Z2
+	VFMADD231PS.BCST 8(SI), Z5, Z3
+	VFMADD231PS.BCST 8(SI)(DI*1), Z5, Z4
+	VMOVUPS          384(BX), Z5
+	VFMADD231PS.BCST 12(CX), Z5, Z0
+	VFMADD231PS.BCST 12(CX)(DI*1), Z5, Z1
+	VFMADD231PS.BCST 12(CX)(DI*2), Z5, Z2
+	VFMADD231PS.BCST 12(SI), Z5, Z3
+	VFMADD231PS.BCST 12(SI)(DI*1), Z5, Z4
+	ADDQ             $0x00000200, BX
+	ADDQ             $0x00000010, CX
+	ADDQ             $0x00000010, SI
+	SUBQ             $0x00000004, DX
+	CMPQ             DX, $0x00000004
+	JGE              n5loop
+
+n5tail:
+	TESTQ DX, DX
+	JEQ   n5store
+
+n5one:
+	VMOVUPS          (BX), Z5
+	VFMADD231PS.BCST (CX), Z5, Z0
+	VFMADD231PS.BCST (CX)(DI*1), Z5, Z1
+	VFMADD231PS.BCST (CX)(DI*2), Z5, Z2
+	VFMADD231PS.BCST (SI), Z5, Z3
+	VFMADD231PS.BCST (SI)(DI*1), Z5, Z4
+	ADDQ             $0x00000080, BX
+	ADDQ             $0x00000004, CX
+	ADDQ             $0x00000004, SI
+	DECQ             DX
+	JNE              n5one
+
+n5store:
+	// t = alpha*acc, transposed into rows of C; c = t + beta*c (beta == ±0: c is not read).
+	VBROADCASTSS alpha+64(FP), Z5
+	VPXORD       Z6, Z6, Z6
+	VMULPS       Z5, Z0, Z0
+	VMULPS       Z5, Z1, Z1
+	VMULPS       Z5, Z2, Z2
+	VMULPS       Z5, Z3, Z3
+	VMULPS       Z5, Z4, Z4
+	VUNPCKLPS    Z1, Z0, Z5
+	VUNPCKHPS    Z1, Z0, Z0
+	VUNPCKLPS    Z3, Z2, Z1
+	VUNPCKHPS    Z3, Z2, Z2
+	VUNPCKLPS    Z6, Z4, Z3
+	VUNPCKHPS    Z6, Z4, Z4
+	VUNPCKLPS    Z6, Z6, Z7
+	VUNPCKHPS    Z6, Z6, Z8
+	VUNPCKLPS    Z6, Z6, Z9
+	VUNPCKHPS    Z6, Z6, Z10
+	VUNPCKLPS    Z6, Z6, Z11
+	VUNPCKHPS    Z6, Z6, Z12
+	VUNPCKLPS    Z6, Z6, Z13
+	VUNPCKHPS    Z6, Z6, Z14
+	VUNPCKLPS    Z6, Z6, Z15
+	VUNPCKHPS    Z6, Z6, Z6
+	VSHUFPS      $0x44, Z1, Z5, Z16
+	VSHUFPS      $0xee, Z1, Z5, Z1
+	VSHUFPS      $0x44, Z2, Z0, Z5
+	VSHUFPS      $0xee, Z2, Z0, Z0
+	VSHUFPS      $0x44, Z7, Z3, Z2
+	VSHUFPS      $0xee, Z7, Z3, Z3
+	VSHUFPS      $0x44, Z8, Z4, Z7
+	VSHUFPS      $0xee, Z8, Z4, Z4
+	VSHUFPS      $0x44, Z11, Z9, Z8
+	VSHUFPS      $0xee, Z11, Z9, Z9
+	VSHUFPS      $0x44, Z12, Z10, Z11
+	VSHUFPS      $0xee, Z12, Z10, Z10
+	VSHUFPS      $0x44, Z15, Z13, Z12
+	VSHUFPS      $0xee, Z15, Z13, Z13
+	VSHUFPS      $0x44, Z6, Z14, Z15
+	VSHUFPS      $0xee, Z6, Z14, Z6
+	VSHUFF32X4   $0x44, Z2, Z16, Z14
+	VSHUFF32X4   $0xee, Z2, Z16, Z2
+	VSHUFF32X4   $0x44, Z12, Z8, Z16
+	VSHUFF32X4   $0xee, Z12, Z8, Z8
+	VSHUFF32X4   $0x88, Z16, Z14, Z12
+	VSHUFF32X4   $0xdd, Z16, Z14, Z14
+	VSHUFF32X4   $0x88, Z8, Z2, Z16
+	VSHUFF32X4   $0xdd, Z8, Z2, Z2
+	VSHUFF32X4   $0x44, Z3, Z1, Z8
+	VSHUFF32X4   $0xee, Z3, Z1, Z1
+	VSHUFF32X4   $0x44, Z13, Z9, Z3
+	VSHUFF32X4   $0xee, Z13, Z9, Z9
+	VSHUFF32X4   $0x88, Z3, Z8, Z13
+	VSHUFF32X4   $0xdd, Z3, Z8, Z3
+	VSHUFF32X4   $0x88, Z9, Z1, Z8
+	VSHUFF32X4   $0xdd, Z9, Z1, Z1
+	VSHUFF32X4   $0x44, Z7, Z5, Z9
+	VSHUFF32X4   $0xee, Z7, Z5, Z5
+	VSHUFF32X4   $0x44, Z15, Z11, Z7
+	VSHUFF32X4   $0xee, Z15, Z11, Z11
+	VSHUFF32X4   $0x88, Z7, Z9, Z15
+	VSHUFF32X4   $0xdd, Z7, Z9, Z7
+	VSHUFF32X4   $0x88, Z11, Z5, Z9
+	VSHUFF32X4   $0xdd, Z11, Z5, Z5
+	VSHUFF32X4   $0x44, Z4, Z0, Z11
+	VSHUFF32X4   $0xee, Z4, Z0, Z0
+	VSHUFF32X4   $0x44, Z6, Z10, Z4
+	VSHUFF32X4   $0xee, Z6, Z10, Z6
+	VSHUFF32X4   $0x88, Z4, Z11, Z10
+	VSHUFF32X4   $0xdd, Z4, Z11, Z4
+	VSHUFF32X4   $0x88, Z6, Z0, Z11
+	VSHUFF32X4   $0xdd, Z6, Z0, Z0
+	MOVL         $0x0000001f, CX
+	KMOVW        CX, K2
+	MOVL         beta+68(FP), CX
+	SHLL         $0x01, CX
+	JEQ          n5beta0
+	VBROADCASTSS beta+68(FP), Z6
+	MOVQ         R8, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z6, Z12
+	VMOVUPS      Z12, K2, (CX)
+	CMPQ         AX, $0x00000001
+	JLE          n5done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z6, Z13
+	VMOVUPS      Z13, K2, (CX)
+	CMPQ         AX, $0x00000002
+	JLE          n5done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z6, Z15
+	VMOVUPS      Z15, K2, (CX)
+	CMPQ         AX, $0x00000003
+	JLE          n5done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z6, Z10
+	VMOVUPS      Z10, K2, (CX)
+	CMPQ         AX, $0x00000004
+	JLE          n5done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z6, Z14
+	VMOVUPS      Z14, K2, (CX)
+	CMPQ         AX, $0x00000005
+	JLE          n5done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z6, Z3
+	VMOVUPS      Z3, K2, (CX)
+	CMPQ         AX, $0x00000006
+	JLE          n5done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z6, Z7
+	VMOVUPS      Z7, K2, (CX)
+	CMPQ         AX, $0x00000007
+	JLE          n5done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z6, Z4
+	VMOVUPS      Z4, K2, (CX)
+	CMPQ         AX, $0x00000008
+	JLE          n5done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z6, Z16
+	VMOVUPS      Z16, K2, (CX)
+	CMPQ         AX, $0x00000009
+	JLE          n5done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z6, Z8
+	VMOVUPS      Z8, K2, (CX)
+	CMPQ         AX, $0x0000000a
+	JLE          n5done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z6, Z9
+	VMOVUPS      Z9, K2, (CX)
+	CMPQ         AX, $0x0000000b
+	JLE          n5done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z6, Z11
+	VMOVUPS      Z11, K2, (CX)
+	CMPQ         AX, $0x0000000c
+	JLE          n5done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z6, Z2
+	VMOVUPS      Z2, K2, (CX)
+	CMPQ         AX, $0x0000000d
+	JLE          n5done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z6, Z1
+	VMOVUPS      Z1, K2, (CX)
+	CMPQ         AX, $0x0000000e
+	JLE          n5done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z6, Z5
+	VMOVUPS      Z5, K2, (CX)
+	CMPQ         AX, $0x0000000f
+	JLE          n5done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z6, Z0
+	VMOVUPS      Z0, K2, (CX)
+	JMP          n5done
+
+n5beta0:
+	VMOVUPS Z12, K2, (R8)
+	CMPQ    AX, $0x00000001
+	JLE     n5done
+	ADDQ    R9, R8
+	VMOVUPS Z13, K2, (R8)
+	CMPQ    AX, $0x00000002
+	JLE     n5done
+	ADDQ    R9, R8
+	VMOVUPS Z15, K2, (R8)
+	CMPQ    AX, $0x00000003
+	JLE     n5done
+	ADDQ    R9, R8
+	VMOVUPS Z10, K2, (R8)
+	CMPQ    AX, $0x00000004
+	JLE     n5done
+	ADDQ    R9, R8
+	VMOVUPS Z14, K2, (R8)
+	CMPQ    AX, $0x00000005
+	JLE     n5done
+	ADDQ    R9, R8
+	VMOVUPS Z3, K2, (R8)
+	CMPQ    AX, $0x00000006
+	JLE     n5done
+	ADDQ    R9, R8
+	VMOVUPS Z7, K2, (R8)
+	CMPQ    AX, $0x00000007
+	JLE     n5done
+	ADDQ    R9, R8
+	VMOVUPS Z4, K2, (R8)
+	CMPQ    AX, $0x00000008
+	JLE     n5done
+	ADDQ    R9, R8
+	VMOVUPS Z16, K2, (R8)
+	CMPQ    AX, $0x00000009
+	JLE     n5done
+	ADDQ    R9, R8
+	VMOVUPS Z8, K2, (R8)
+	CMPQ    AX, $0x0000000a
+	JLE     n5done
+	ADDQ    R9, R8
+	VMOVUPS Z9, K2, (R8)
+	CMPQ    AX, $0x0000000b
+	JLE     n5done
+	ADDQ    R9, R8
+	VMOVUPS Z11, K2, (R8)
+	CMPQ    AX, $0x0000000c
+	JLE     n5done
+	ADDQ    R9, R8
+	VMOVUPS Z2, K2, (R8)
+	CMPQ    AX, $0x0000000d
+	JLE     n5done
+	ADDQ    R9, R8
+	VMOVUPS Z1, K2, (R8)
+	CMPQ    AX, $0x0000000e
+	JLE     n5done
+	ADDQ    R9, R8
+	VMOVUPS Z5, K2, (R8)
+	CMPQ    AX, $0x0000000f
+	JLE     n5done
+	ADDQ    R9, R8
+	VMOVUPS Z0, K2, (R8)
+
+n5done:
+	VZEROUPPER
+	RET
+
+n6:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	MOVQ   SI, CX
+	LEAQ   (CX)(DI*2), SI
+	ADDQ   DI, SI
+	CMPQ   DX, $0x00000004
+	JLT    n6tail
+
+n6loop:
+	VMOVUPS          (BX), Z6
+	VFMADD231PS.BCST (CX), Z6, Z0
+	VFMADD231PS.BCST (CX)(DI*1), Z6, Z1
+	VFMADD231PS.BCST (CX)(DI*2), Z6, Z2
+	VFMADD231PS.BCST (SI), Z6, Z3
+	VFMADD231PS.BCST (SI)(DI*1), Z6, Z4
+	VFMADD231PS.BCST (SI)(DI*2), Z6, Z5
+	VMOVUPS          128(BX), Z6
+	VFMADD231PS.BCST 4(CX), Z6, Z0
+	VFMADD231PS.BCST 4(CX)(DI*1), Z6, Z1
+	VFMADD231PS.BCST 4(CX)(DI*2), Z6, Z2
+	VFMADD231PS.BCST 4(SI), Z6, Z3
+	VFMADD231PS.BCST 4(SI)(DI*1), Z6, Z4
+	VFMADD231PS.BCST 4(SI)(DI*2), Z6, Z5
+	VMOVUPS          256(BX), Z6
+	VFMADD231PS.BCST 8(CX), Z6, Z0
+	VFMADD231PS.BCST 8(CX)(DI*1), Z6, Z1
+	VFMADD231PS.BCST 8(CX)(DI*2), Z6, Z2
+	VFMADD231PS.BCST 8(SI), Z6, Z3
+	VFMADD231PS.BCST 8(SI)(DI*1), Z6, Z4
+	VFMADD231PS.BCST 8(SI)(DI*2), Z6, Z5
+	VMOVUPS          384(BX), Z6
+	VFMADD231PS.BCST 12(CX), Z6, Z0
+	VFMADD231PS.BCST 12(CX)(DI*1), Z6, Z1
+	VFMADD231PS.BCST 12(CX)(DI*2), Z6, Z2
+	VFMADD231PS.BCST 12(SI), Z6, Z3
+	VFMADD231PS.BCST 12(SI)(DI*1), Z6, Z4
+	VFMADD231PS.BCST 12(SI)(DI*2), Z6, Z5
+	ADDQ             $0x00000200, BX
+	ADDQ             $0x00000010, CX
+	ADDQ             $0x00000010, SI
+	SUBQ             $0x00000004, DX
+	CMPQ             DX, $0x00000004
+	JGE              n6loop
+
+n6tail:
+	TESTQ DX, DX
+	JEQ   n6store
+
+n6one:
+	VMOVUPS          (BX), Z6
+	VFMADD231PS.BCST (CX), Z6, Z0
+	VFMADD231PS.BCST (CX)(DI*1), Z6, Z1
+	VFMADD231PS.BCST (CX)(DI*2), Z6, Z2
+	VFMADD231PS.BCST (SI), Z6, Z3
+	VFMADD231PS.BCST (SI)(DI*1), Z6, Z4
+	VFMADD231PS.BCST (SI)(DI*2), Z6, Z5
+	ADDQ             $0x00000080, BX
+	ADDQ             $0x00000004, CX
+	ADDQ             $0x00000004, SI
+	DECQ             DX
+	JNE              n6one
+
+n6store:
+	// t = alpha*acc, transposed into rows of C; c = t + beta*c (beta == ±0: c is not read).
+	VBROADCASTSS alpha+64(FP), Z6
+	VPXORD       Z7, Z7, Z7
+	VMULPS       Z6, Z0, Z0
+	VMULPS       Z6, Z1, Z1
+	VMULPS       Z6, Z2, Z2
+	VMULPS       Z6, Z3, Z3
+	VMULPS       Z6, Z4, Z4
+	VMULPS       Z6, Z5, Z5
+	VUNPCKLPS    Z1, Z0, Z6
+	VUNPCKHPS    Z1, Z0, Z0
+	VUNPCKLPS    Z3, Z2, Z1
+	VUNPCKHPS    Z3, Z2, Z2
+	VUNPCKLPS    Z5, Z4, Z3
+	VUNPCKHPS    Z5, Z4, Z4
+	VUNPCKLPS    Z7, Z7, Z5
+	VUNPCKHPS    Z7, Z7, Z8
+	VUNPCKLPS    Z7, Z7, Z9
+	VUNPCKHPS    Z7, Z7, Z10
+	VUNPCKLPS    Z7, Z7, Z11
+	VUNPCKHPS    Z7, Z7, Z12
+	VUNPCKLPS    Z7, Z7, Z13
+	VUNPCKHPS    Z7, Z7, Z14
+	VUNPCKLPS    Z7, Z7, Z15
+	VUNPCKHPS    Z7, Z7, Z7
+	VSHUFPS      $0x44, Z1, Z6, Z16
+	VSHUFPS      $0xee, Z1, Z6, Z1
+	VSHUFPS      $0x44, Z2, Z0, Z6
+	VSHUFPS      $0xee, Z2, Z0, Z0
+	VSHUFPS      $0x44, Z5, Z3, Z2
+	VSHUFPS      $0xee, Z5, Z3, Z3
+	VSHUFPS      $0x44, Z8, Z4, Z5
+	VSHUFPS      $0xee, Z8, Z4, Z4
+	VSHUFPS      $0x44, Z11, Z9, Z8
+	VSHUFPS      $0xee, Z11, Z9, Z9
+	VSHUFPS      $0x44, Z12, Z10, Z11
+	VSHUFPS      $0xee, Z12, Z10, Z10
+	VSHUFPS      $0x44, Z15, Z13, Z12
+	VSHUFPS      $0xee, Z15, Z13, Z13
+	VSHUFPS      $0x44, Z7, Z14, Z15
+	VSHUFPS      $0xee, Z7, Z14, Z7
+	VSHUFF32X4   $0x44, Z2, Z16, Z14
+	VSHUFF32X4   $0xee, Z2, Z16, Z2
+	VSHUFF32X4   $0x44, Z12, Z8, Z16
+	VSHUFF32X4   $0xee, Z12, Z8, Z8
+	VSHUFF32X4   $0x88, Z16, Z14, Z12
+	VSHUFF32X4   $0xdd, Z16, Z14, Z14
+	VSHUFF32X4   $0x88, Z8, Z2, Z16
+	VSHUFF32X4   $0xdd, Z8, Z2, Z2
+	VSHUFF32X4   $0x44, Z3, Z1, Z8
+	VSHUFF32X4   $0xee, Z3, Z1, Z1
+	VSHUFF32X4   $0x44, Z13, Z9, Z3
+	VSHUFF32X4   $0xee, Z13, Z9, Z9
+	VSHUFF32X4   $0x88, Z3, Z8, Z13
+	VSHUFF32X4   $0xdd, Z3, Z8, Z3
+	VSHUFF32X4   $0x88, Z9, Z1, Z8
+	VSHUFF32X4   $0xdd, Z9, Z1, Z1
+	VSHUFF32X4   $0x44, Z5, Z6, Z9
+	VSHUFF32X4   $0xee, Z5, Z6, Z5
+	VSHUFF32X4   $0x44, Z15, Z11, Z6
+	VSHUFF32X4   $0xee, Z15, Z11, Z11
+	VSHUFF32X4   $0x88, Z6, Z9, Z15
+	VSHUFF32X4   $0xdd, Z6, Z9, Z6
+	VSHUFF32X4   $0x88, Z11, Z5, Z9
+	VSHUFF32X4   $0xdd, Z11, Z5, Z5
+	VSHUFF32X4   $0x44, Z4, Z0, Z11
+	VSHUFF32X4   $0xee, Z4, Z0, Z0
+	VSHUFF32X4   $0x44, Z7, Z10, Z4
+	VSHUFF32X4   $0xee, Z7, Z10, Z7
+	VSHUFF32X4   $0x88, Z4, Z11, Z10
+	VSHUFF32X4   $0xdd, Z4, Z11, Z4
+	VSHUFF32X4   $0x88, Z7, Z0, Z11
+	VSHUFF32X4   $0xdd, Z7, Z0, Z0
+	MOVL         $0x0000003f, CX
+	KMOVW        CX, K2
+	MOVL         beta+68(FP), CX
+	SHLL         $0x01, CX
+	JEQ          n6beta0
+	VBROADCASTSS beta+68(FP), Z7
+	MOVQ         R8, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z7, Z12
+	VMOVUPS      Z12, K2, (CX)
+	CMPQ         AX, $0x00000001
+	JLE          n6done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z7, Z13
+	VMOVUPS      Z13, K2, (CX)
+	CMPQ         AX, $0x00000002
+	JLE          n6done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z7, Z15
+	VMOVUPS      Z15, K2, (CX)
+	CMPQ         AX, $0x00000003
+	JLE          n6done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z7, Z10
+	VMOVUPS      Z10, K2, (CX)
+	CMPQ         AX, $0x00000004
+	JLE          n6done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z7, Z14
+	VMOVUPS      Z14, K2, (CX)
+	CMPQ         AX, $0x00000005
+	JLE          n6done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z7, Z3
+	VMOVUPS      Z3, K2, (CX)
+	CMPQ         AX, $0x00000006
+	JLE          n6done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z7, Z6
+	VMOVUPS      Z6, K2, (CX)
+	CMPQ         AX, $0x00000007
+	JLE          n6done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z7, Z4
+	VMOVUPS      Z4, K2, (CX)
+	CMPQ         AX, $0x00000008
+	JLE          n6done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z7, Z16
+	VMOVUPS      Z16, K2, (CX)
+	CMPQ         AX, $0x00000009
+	JLE          n6done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z7, Z8
+	VMOVUPS      Z8, K2, (CX)
+	CMPQ         AX, $0x0000000a
+	JLE          n6done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z7, Z9
+	VMOVUPS      Z9, K2, (CX)
+	CMPQ         AX, $0x0000000b
+	JLE          n6done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z7, Z11
+	VMOVUPS      Z11, K2, (CX)
+	CMPQ         AX, $0x0000000c
+	JLE          n6done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z7, Z2
+	VMOVUPS      Z2, K2, (CX)
+	CMPQ         AX, $0x0000000d
+	JLE          n6done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z7, Z1
+	VMOVUPS      Z1, K2, (CX)
+	CMPQ         AX, $0x0000000e
+	JLE          n6done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z7, Z5
+	VMOVUPS      Z5, K2, (CX)
+	CMPQ         AX, $0x0000000f
+	JLE          n6done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z7, Z0
+	VMOVUPS      Z0, K2, (CX)
+	JMP          n6done
+
+n6beta0:
+	VMOVUPS Z12, K2, (R8)
+	CMPQ    AX, $0x00000001
+	JLE     n6done
+	ADDQ    R9, R8
+	VMOVUPS Z13, K2, (R8)
+	CMPQ    AX, $0x00000002
+	JLE     n6done
+	ADDQ    R9, R8
+	VMOVUPS Z15, K2, (R8)
+	CMPQ    AX, $0x00000003
+	JLE     n6done
+	ADDQ    R9, R8
+	VMOVUPS Z10, K2, (R8)
+	CMPQ    AX, $0x00000004
+	JLE     n6done
+	ADDQ    R9, R8
+	VMOVUPS Z14, K2, (R8)
+	CMPQ    AX, $0x00000005
+	JLE     n6done
+	ADDQ    R9, R8
+	VMOVUPS Z3, K2, (R8)
+	CMPQ    AX, $0x00000006
+	JLE     n6done
+	ADDQ    R9, R8
+	VMOVUPS Z6, K2, (R8)
+	CMPQ    AX, $0x00000007
+	JLE     n6done
+	ADDQ    R9, R8
+	VMOVUPS Z4, K2, (R8)
+	CMPQ    AX, $0x00000008
+	JLE     n6done
+	ADDQ    R9, R8
+	VMOVUPS Z16, K2, (R8)
+	CMPQ    AX, $0x00000009
+	JLE     n6done
+	ADDQ    R9, R8
+	VMOVUPS Z8, K2, (R8)
+	CMPQ    AX, $0x0000000a
+	JLE     n6done
+	ADDQ    R9, R8
+	VMOVUPS Z9, K2, (R8)
+	CMPQ    AX, $0x0000000b
+	JLE     n6done
+	ADDQ    R9, R8
+	VMOVUPS Z11, K2, (R8)
+	CMPQ    AX, $0x0000000c
+	JLE     n6done
+	ADDQ    R9, R8
+	VMOVUPS Z2, K2, (R8)
+	CMPQ    AX, $0x0000000d
+	JLE     n6done
+	ADDQ    R9, R8
+	VMOVUPS Z1, K2, (R8)
+	CMPQ    AX, $0x0000000e
+	JLE     n6done
+	ADDQ    R9, R8
+	VMOVUPS Z5, K2, (R8)
+	CMPQ    AX, $0x0000000f
+	JLE     n6done
+	ADDQ    R9, R8
+	VMOVUPS Z0, K2, (R8)
+
+n6done:
+	VZEROUPPER
+	RET
+
+n7:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	MOVQ   SI, CX
+	LEAQ   (CX)(DI*2), SI
+	ADDQ   DI, SI
+	LEAQ   (SI)(DI*2), R10
+	ADDQ   DI, R10
+	CMPQ   DX, $0x00000004
+	JLT    n7tail
+
+n7loop:
+	VMOVUPS          (BX), Z7
+	VFMADD231PS.BCST (CX), Z7, Z0
+	VFMADD231PS.BCST (CX)(DI*1), Z7, Z1
+	VFMADD231PS.BCST (CX)(DI*2), Z7, Z2
+	VFMADD231PS.BCST (SI), Z7, Z3
+	VFMADD231PS.BCST (SI)(DI*1), Z7, Z4
+	VFMADD231PS.BCST (SI)(DI*2), Z7, Z5
+	VFMADD231PS.BCST (R10), Z7, Z6
+	VMOVUPS          128(BX), Z7
+	VFMADD231PS.BCST 4(CX), Z7, Z0
+	VFMADD231PS.BCST 4(CX)(DI*1), Z7, Z1
+	VFMADD231PS.BCST 4(CX)(DI*2), Z7, Z2
+	VFMADD231PS.BCST 4(SI), Z7, Z3
+	VFMADD231PS.BCST 4(SI)(DI*1), Z7, Z4
+	VFMADD231PS.BCST 4(SI)(DI*2), Z7, Z5
+	VFMADD231PS.BCST 4(R10), Z7, Z6
+	VMOVUPS          256(BX), Z7
+	VFMADD231PS.BCST 8(CX), Z7, Z0
+	VFMADD231PS.BCST 8(CX)(DI*1), Z7, Z1
+	VFMADD231PS.BCST 8(CX)(DI*2), Z7, Z2
+	VFMADD231PS.BCST 8(SI), Z7, Z3
+	VFMADD231PS.BCST 8(SI)(DI*1), Z7, Z4
+	VFMADD231PS.BCST 8(SI)(DI*2), Z7, Z5
+	VFMADD231PS.BCST 8(R10), Z7, Z6
+	VMOVUPS          384(BX), Z7
+	VFMADD231PS.BCST 12(CX), Z7, Z0
+	VFMADD231PS.BCST 12(CX)(DI*1), Z7, Z1
+	VFMADD231PS.BCST 12(CX)(DI*2), Z7, Z2
+	VFMADD231PS.BCST 12(SI), Z7, Z3
+	VFMADD231PS.BCST 12(SI)(DI*1), Z7, Z4
+	VFMADD231PS.BCST 12(SI)(DI*2), Z7, Z5
+	VFMADD231PS.BCST 12(R10), Z7, Z6
+	ADDQ             $0x00000200, BX
+	ADDQ             $0x00000010, CX
+	ADDQ             $0x00000010, SI
+	ADDQ             $0x00000010, R10
+	SUBQ             $0x00000004, DX
+	CMPQ             DX, $0x00000004
+	JGE              n7loop
+
+n7tail:
+	TESTQ DX, DX
+	JEQ   n7store
+
+n7one:
+	VMOVUPS          (BX), Z7
+	VFMADD231PS.BCST (CX), Z7, Z0
+	VFMADD231PS.BCST (CX)(DI*1), Z7, Z1
+	VFMADD231PS.BCST (CX)(DI*2), Z7, Z2
+	VFMADD231PS.BCST (SI), Z7, Z3
+	VFMADD231PS.BCST (SI)(DI*1), Z7, Z4
+	VFMADD231PS.BCST (SI)(DI*2), Z7, Z5
+	VFMADD231PS.BCST (R10), Z7, Z6
+	ADDQ             $0x00000080, BX
+	ADDQ             $0x00000004, CX
+	ADDQ             $0x00000004, SI
+	ADDQ             $0x00000004, R10
+	DECQ             DX
+	JNE              n7one
+
+n7store:
+	// t = alpha*acc, transposed into rows of C; c = t + beta*c (beta == ±0: c is not read).
+	VBROADCASTSS alpha+64(FP), Z7
+	VPXORD       Z8, Z8, Z8
+	VMULPS       Z7, Z0, Z0
+	VMULPS       Z7, Z1, Z1
+	VMULPS       Z7, Z2, Z2
+	VMULPS       Z7, Z3, Z3
+	VMULPS       Z7, Z4, Z4
+	VMULPS       Z7, Z5, Z5
+	VMULPS       Z7, Z6, Z6
+	VUNPCKLPS    Z1, Z0, Z7
+	VUNPCKHPS    Z1, Z0, Z0
+	VUNPCKLPS    Z3, Z2, Z1
+	VUNPCKHPS    Z3, Z2, Z2
+	VUNPCKLPS    Z5, Z4, Z3
+	VUNPCKHPS    Z5, Z4, Z4
+	VUNPCKLPS    Z8, Z6, Z5
+	VUNPCKHPS    Z8, Z6, Z6
+	VUNPCKLPS    Z8, Z8, Z9
+	VUNPCKHPS    Z8, Z8, Z10
+	VUNPCKLPS    Z8, Z8, Z11
+	VUNPCKHPS    Z8, Z8, Z12
+	VUNPCKLPS    Z8, Z8, Z13
+	VUNPCKHPS    Z8, Z8, Z14
+	VUNPCKLPS    Z8, Z8, Z15
+	VUNPCKHPS    Z8, Z8, Z8
+	VSHUFPS      $0x44, Z1, Z7, Z16
+	VSHUFPS      $0xee, Z1, Z7, Z1
+	VSHUFPS      $0x44, Z2, Z0, Z7
+	VSHUFPS      $0xee, Z2, Z0, Z0
+	VSHUFPS      $0x44, Z5, Z3, Z2
+	VSHUFPS      $0xee, Z5, Z3, Z3
+	VSHUFPS      $0x44, Z6, Z4, Z5
+	VSHUFPS      $0xee, Z6, Z4, Z4
+	VSHUFPS      $0x44, Z11, Z9, Z6
+	VSHUFPS      $0xee, Z11, Z9, Z9
+	VSHUFPS      $0x44, Z12, Z10, Z11
+	VSHUFPS      $0xee, Z12, Z10, Z10
+	VSHUFPS      $0x44, Z15, Z13, Z12
+	VSHUFPS      $0xee, Z15, Z13, Z13
+	VSHUFPS      $0x44, Z8, Z14, Z15
+	VSHUFPS      $0xee, Z8, Z14, Z8
+	VSHUFF32X4   $0x44, Z2, Z16, Z14
+	VSHUFF32X4   $0xee, Z2, Z16, Z2
+	VSHUFF32X4   $0x44, Z12, Z6, Z16
+	VSHUFF32X4   $0xee, Z12, Z6, Z6
+	VSHUFF32X4   $0x88, Z16, Z14, Z12
+	VSHUFF32X4   $0xdd, Z16, Z14, Z14
+	VSHUFF32X4   $0x88, Z6, Z2, Z16
+	VSHUFF32X4   $0xdd, Z6, Z2, Z2
+	VSHUFF32X4   $0x44, Z3, Z1, Z6
+	VSHUFF32X4   $0xee, Z3, Z1, Z1
+	VSHUFF32X4   $0x44, Z13, Z9, Z3
+	VSHUFF32X4   $0xee, Z13, Z9, Z9
+	VSHUFF32X4   $0x88, Z3, Z6, Z13
+	VSHUFF32X4   $0xdd, Z3, Z6, Z3
+	VSHUFF32X4   $0x88, Z9, Z1, Z6
+	VSHUFF32X4   $0xdd, Z9, Z1, Z1
+	VSHUFF32X4   $0x44, Z5, Z7, Z9
+	VSHUFF32X4   $0xee, Z5, Z7, Z5
+	VSHUFF32X4   $0x44, Z15, Z11, Z7
+	VSHUFF32X4   $0xee, Z15, Z11, Z11
+	VSHUFF32X4   $0x88, Z7, Z9, Z15
+	VSHUFF32X4   $0xdd, Z7, Z9, Z7
+	VSHUFF32X4   $0x88, Z11, Z5, Z9
+	VSHUFF32X4   $0xdd, Z11, Z5, Z5
+	VSHUFF32X4   $0x44, Z4, Z0, Z11
+	VSHUFF32X4   $0xee, Z4, Z0, Z0
+	VSHUFF32X4   $0x44, Z8, Z10, Z4
+	VSHUFF32X4   $0xee, Z8, Z10, Z8
+	VSHUFF32X4   $0x88, Z4, Z11, Z10
+	VSHUFF32X4   $0xdd, Z4, Z11, Z4
+	VSHUFF32X4   $0x88, Z8, Z0, Z11
+	VSHUFF32X4   $0xdd, Z8, Z0, Z0
+	MOVL         $0x0000007f, CX
+	KMOVW        CX, K2
+	MOVL         beta+68(FP), CX
+	SHLL         $0x01, CX
+	JEQ          n7beta0
+	VBROADCASTSS beta+68(FP), Z8
+	MOVQ         R8, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z12
+	VMOVUPS      Z12, K2, (CX)
+	CMPQ         AX, $0x00000001
+	JLE          n7done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z13
+	VMOVUPS      Z13, K2, (CX)
+	CMPQ         AX, $0x00000002
+	JLE          n7done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z15
+	VMOVUPS      Z15, K2, (CX)
+	CMPQ         AX, $0x00000003
+	JLE          n7done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z10
+	VMOVUPS      Z10, K2, (CX)
+	CMPQ         AX, $0x00000004
+	JLE          n7done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z14
+	VMOVUPS      Z14, K2, (CX)
+	CMPQ         AX, $0x00000005
+	JLE          n7done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z3
+	VMOVUPS      Z3, K2, (CX)
+	CMPQ         AX, $0x00000006
+	JLE          n7done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z7
+	VMOVUPS      Z7, K2, (CX)
+	CMPQ         AX, $0x00000007
+	JLE          n7done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z4
+	VMOVUPS      Z4, K2, (CX)
+	CMPQ         AX, $0x00000008
+	JLE          n7done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z16
+	VMOVUPS      Z16, K2, (CX)
+	CMPQ         AX, $0x00000009
+	JLE          n7done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z6
+	VMOVUPS      Z6, K2, (CX)
+	CMPQ         AX, $0x0000000a
+	JLE          n7done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z9
+	VMOVUPS      Z9, K2, (CX)
+	CMPQ         AX, $0x0000000b
+	JLE          n7done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z11
+	VMOVUPS      Z11, K2, (CX)
+	CMPQ         AX, $0x0000000c
+	JLE          n7done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z2
+	VMOVUPS      Z2, K2, (CX)
+	CMPQ         AX, $0x0000000d
+	JLE          n7done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z1
+	VMOVUPS      Z1, K2, (CX)
+	CMPQ         AX, $0x0000000e
+	JLE          n7done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z5
+	VMOVUPS      Z5, K2, (CX)
+	CMPQ         AX, $0x0000000f
+	JLE          n7done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z0
+	VMOVUPS      Z0, K2, (CX)
+	JMP          n7done
+
+n7beta0:
+	VMOVUPS Z12, K2, (R8)
+	CMPQ    AX, $0x00000001
+	JLE     n7done
+	ADDQ    R9, R8
+	VMOVUPS Z13, K2, (R8)
+	CMPQ    AX, $0x00000002
+	JLE     n7done
+	ADDQ    R9, R8
+	VMOVUPS Z15, K2, (R8)
+	CMPQ    AX, $0x00000003
+	JLE     n7done
+	ADDQ    R9, R8
+	VMOVUPS Z10, K2, (R8)
+	CMPQ    AX, $0x00000004
+	JLE     n7done
+	ADDQ    R9, R8
+	VMOVUPS Z14, K2, (R8)
+	CMPQ    AX, $0x00000005
+	JLE     n7done
+	ADDQ    R9, R8
+	VMOVUPS Z3, K2, (R8)
+	CMPQ    AX, $0x00000006
+	JLE     n7done
+	ADDQ    R9, R8
+	VMOVUPS Z7, K2, (R8)
+	CMPQ    AX, $0x00000007
+	JLE     n7done
+	ADDQ    R9, R8
+	VMOVUPS Z4, K2, (R8)
+	CMPQ    AX, $0x00000008
+	JLE     n7done
+	ADDQ    R9, R8
+	VMOVUPS Z16, K2, (R8)
+	CMPQ    AX, $0x00000009
+	JLE     n7done
+	ADDQ    R9, R8
+	VMOVUPS Z6, K2, (R8)
+	CMPQ    AX, $0x0000000a
+	JLE     n7done
+	ADDQ    R9, R8
+	VMOVUPS Z9, K2, (R8)
+	CMPQ    AX, $0x0000000b
+	JLE     n7done
+	ADDQ    R9, R8
+	VMOVUPS Z11, K2, (R8)
+	CMPQ    AX, $0x0000000c
+	JLE     n7done
+	ADDQ    R9, R8
+	VMOVUPS Z2, K2, (R8)
+	CMPQ    AX, $0x0000000d
+	JLE     n7done
+	ADDQ    R9, R8
+	VMOVUPS Z1, K2, (R8)
+	CMPQ    AX, $0x0000000e
+	JLE     n7done
+	ADDQ    R9, R8
+	VMOVUPS Z5, K2, (R8)
+	CMPQ    AX, $0x0000000f
+	JLE     n7done
+	ADDQ    R9, R8
+	VMOVUPS Z0, K2, (R8)
+
+n7done:
+	VZEROUPPER
+	RET
+
+n8:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	MOVQ   SI, CX
+	LEAQ   (CX)(DI*2), SI
+	ADDQ   DI, SI
+	LEAQ   (SI)(DI*2), R10
+	ADDQ   DI, R10
+	CMPQ   DX, $0x00000004
+	JLT    n8tail
+
+n8loop:
+	VMOVUPS          (BX), Z8
+	VFMADD231PS.BCST (CX), Z8, Z0
+	VFMADD231PS.BCST (CX)(DI*1), Z8, Z1
+	VFMADD231PS.BCST (CX)(DI*2), Z8, Z2
+	VFMADD231PS.BCST (SI), Z8, Z3
+	VFMADD231PS.BCST (SI)(DI*1), Z8, Z4
+	VFMADD231PS.BCST (SI)(DI*2), Z8, Z5
+	VFMADD231PS.BCST (R10), Z8, Z6
+	VFMADD231PS.BCST (R10)(DI*1), Z8, Z7
+	VMOVUPS          128(BX), Z8
+	VFMADD231PS.BCST 4(CX), Z8, Z0
+	VFMADD231PS.BCST 4(CX)(DI*1), Z8, Z1
+	VFMADD231PS.BCST 4(CX)(DI*2), Z8, Z2
+	VFMADD231PS.BCST 4(SI), Z8, Z3
+	VFMADD231PS.BCST 4(SI)(DI*1), Z8, Z4
+	VFMADD231PS.BCST 4(SI)(DI*2), Z8, Z5
+	VFMADD231PS.BCST 4(R10), Z8, Z6
+	VFMADD231PS.BCST 4(R10)(DI*1), Z8, Z7
+	VMOVUPS          256(BX), Z8
+	VFMADD231PS.BCST 8(CX), Z8, Z0
+	VFMADD231PS.BCST 8(CX)(DI*1), Z8, Z1
+	VFMADD231PS.BCST 8(CX)(DI*2), Z8, Z2
+	VFMADD231PS.BCST 8(SI), Z8, Z3
+	VFMADD231PS.BCST 8(SI)(DI*1), Z8, Z4
+	VFMADD231PS.BCST 8(SI)(DI*2), Z8, Z5
+	VFMADD231PS.BCST 8(R10), Z8, Z6
+	VFMADD231PS.BCST 8(R10)(DI*1), Z8, Z7
+	VMOVUPS          384(BX), Z8
+	VFMADD231PS.BCST 12(CX), Z8, Z0
+	VFMADD231PS.BCST 12(CX)(DI*1), Z8, Z1
+	VFMADD231PS.BCST 12(CX)(DI*2), Z8, Z2
+	VFMADD231PS.BCST 12(SI), Z8, Z3
+	VFMADD231PS.BCST 12(SI)(DI*1), Z8, Z4
+	VFMADD231PS.BCST 12(SI)(DI*2), Z8, Z5
+	VFMADD231PS.BCST 12(R10), Z8, Z6
+	VFMADD231PS.BCST 12(R10)(DI*1), Z8, Z7
+	ADDQ             $0x00000200, BX
+	ADDQ             $0x00000010, CX
+	ADDQ             $0x00000010, SI
+	ADDQ             $0x00000010, R10
+	SUBQ             $0x00000004, DX
+	CMPQ             DX, $0x00000004
+	JGE              n8loop
+
+n8tail:
+	TESTQ DX, DX
+	JEQ   n8store
+
+n8one:
+	VMOVUPS          (BX), Z8
+	VFMADD231PS.BCST (CX), Z8, Z0
+	VFMADD231PS.BCST (CX)(DI*1), Z8, Z1
+	VFMADD231PS.BCST (CX)(DI*2), Z8, Z2
+	VFMADD231PS.BCST (SI), Z8, Z3
+	VFMADD231PS.BCST (SI)(DI*1), Z8, Z4
+	VFMADD231PS.BCST (SI)(DI*2), Z8, Z5
+	VFMADD231PS.BCST (R10), Z8, Z6
+	VFMADD231PS.BCST (R10)(DI*1), Z8, Z7
+	ADDQ             $0x00000080, BX
+	ADDQ             $0x00000004, CX
+	ADDQ             $0x00000004, SI
+	ADDQ             $0x00000004, R10
+	DECQ             DX
+	JNE              n8one
+
+n8store:
+	// t = alpha*acc, transposed into rows of C; c = t + beta*c (beta == ±0: c is not read).
+	VBROADCASTSS alpha+64(FP), Z8
+	VPXORD       Z9, Z9, Z9
+	VMULPS       Z8, Z0, Z0
+	VMULPS       Z8, Z1, Z1
+	VMULPS       Z8, Z2, Z2
+	VMULPS       Z8, Z3, Z3
+	VMULPS       Z8, Z4, Z4
+	VMULPS       Z8, Z5, Z5
+	VMULPS       Z8, Z6, Z6
+	VMULPS       Z8, Z7, Z7
+	VUNPCKLPS    Z1, Z0, Z8
+	VUNPCKHPS    Z1, Z0, Z0
+	VUNPCKLPS    Z3, Z2, Z1
+	VUNPCKHPS    Z3, Z2, Z2
+	VUNPCKLPS    Z5, Z4, Z3
+	VUNPCKHPS    Z5, Z4, Z4
+	VUNPCKLPS    Z7, Z6, Z5
+	VUNPCKHPS    Z7, Z6, Z6
+	VUNPCKLPS    Z9, Z9, Z7
+	VUNPCKHPS    Z9, Z9, Z10
+	VUNPCKLPS    Z9, Z9, Z11
+	VUNPCKHPS    Z9, Z9, Z12
+	VUNPCKLPS    Z9, Z9, Z13
+	VUNPCKHPS    Z9, Z9, Z14
+	VUNPCKLPS    Z9, Z9, Z15
+	VUNPCKHPS    Z9, Z9, Z9
+	VSHUFPS      $0x44, Z1, Z8, Z16
+	VSHUFPS      $0xee, Z1, Z8, Z1
+	VSHUFPS      $0x44, Z2, Z0, Z8
+	VSHUFPS      $0xee, Z2, Z0, Z0
+	VSHUFPS      $0x44, Z5, Z3, Z2
+	VSHUFPS      $0xee, Z5, Z3, Z3
+	VSHUFPS      $0x44, Z6, Z4, Z5
+	VSHUFPS      $0xee, Z6, Z4, Z4
+	VSHUFPS      $0x44, Z11, Z7, Z6
+	VSHUFPS      $0xee, Z11, Z7, Z7
+	VSHUFPS      $0x44, Z12, Z10, Z11
+	VSHUFPS      $0xee, Z12, Z10, Z10
+	VSHUFPS      $0x44, Z15, Z13, Z12
+	VSHUFPS      $0xee, Z15, Z13, Z13
+	VSHUFPS      $0x44, Z9, Z14, Z15
+	VSHUFPS      $0xee, Z9, Z14, Z9
+	VSHUFF32X4   $0x44, Z2, Z16, Z14
+	VSHUFF32X4   $0xee, Z2, Z16, Z2
+	VSHUFF32X4   $0x44, Z12, Z6, Z16
+	VSHUFF32X4   $0xee, Z12, Z6, Z6
+	VSHUFF32X4   $0x88, Z16, Z14, Z12
+	VSHUFF32X4   $0xdd, Z16, Z14, Z14
+	VSHUFF32X4   $0x88, Z6, Z2, Z16
+	VSHUFF32X4   $0xdd, Z6, Z2, Z2
+	VSHUFF32X4   $0x44, Z3, Z1, Z6
+	VSHUFF32X4   $0xee, Z3, Z1, Z1
+	VSHUFF32X4   $0x44, Z13, Z7, Z3
+	VSHUFF32X4   $0xee, Z13, Z7, Z7
+	VSHUFF32X4   $0x88, Z3, Z6, Z13
+	VSHUFF32X4   $0xdd, Z3, Z6, Z3
+	VSHUFF32X4   $0x88, Z7, Z1, Z6
+	VSHUFF32X4   $0xdd, Z7, Z1, Z1
+	VSHUFF32X4   $0x44, Z5, Z8, Z7
+	VSHUFF32X4   $0xee, Z5, Z8, Z5
+	VSHUFF32X4   $0x44, Z15, Z11, Z8
+	VSHUFF32X4   $0xee, Z15, Z11, Z11
+	VSHUFF32X4   $0x88, Z8, Z7, Z15
+	VSHUFF32X4   $0xdd, Z8, Z7, Z7
+	VSHUFF32X4   $0x88, Z11, Z5, Z8
+	VSHUFF32X4   $0xdd, Z11, Z5, Z5
+	VSHUFF32X4   $0x44, Z4, Z0, Z11
+	VSHUFF32X4   $0xee, Z4, Z0, Z0
+	VSHUFF32X4   $0x44, Z9, Z10, Z4
+	VSHUFF32X4   $0xee, Z9, Z10, Z9
+	VSHUFF32X4   $0x88, Z4, Z11, Z10
+	VSHUFF32X4   $0xdd, Z4, Z11, Z4
+	VSHUFF32X4   $0x88, Z9, Z0, Z11
+	VSHUFF32X4   $0xdd, Z9, Z0, Z0
+	MOVL         $0x000000ff, CX
+	KMOVW        CX, K2
+	MOVL         beta+68(FP), CX
+	SHLL         $0x01, CX
+	JEQ          n8beta0
+	VBROADCASTSS beta+68(FP), Z9
+	MOVQ         R8, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z9, Z12
+	VMOVUPS      Z12, K2, (CX)
+	CMPQ         AX, $0x00000001
+	JLE          n8done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z9, Z13
+	VMOVUPS      Z13, K2, (CX)
+	CMPQ         AX, $0x00000002
+	JLE          n8done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z9, Z15
+	VMOVUPS      Z15, K2, (CX)
+	CMPQ         AX, $0x00000003
+	JLE          n8done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z9, Z10
+	VMOVUPS      Z10, K2, (CX)
+	CMPQ         AX, $0x00000004
+	JLE          n8done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z9, Z14
+	VMOVUPS      Z14, K2, (CX)
+	CMPQ         AX, $0x00000005
+	JLE          n8done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z9, Z3
+	VMOVUPS      Z3, K2, (CX)
+	CMPQ         AX, $0x00000006
+	JLE          n8done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z9, Z7
+	VMOVUPS      Z7, K2, (CX)
+	CMPQ         AX, $0x00000007
+	JLE          n8done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z9, Z4
+	VMOVUPS      Z4, K2, (CX)
+	CMPQ         AX, $0x00000008
+	JLE          n8done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z9, Z16
+	VMOVUPS      Z16, K2, (CX)
+	CMPQ         AX, $0x00000009
+	JLE          n8done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z9, Z6
+	VMOVUPS      Z6, K2, (CX)
+	CMPQ         AX, $0x0000000a
+	JLE          n8done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z9, Z8
+	VMOVUPS      Z8, K2, (CX)
+	CMPQ         AX, $0x0000000b
+	JLE          n8done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z9, Z11
+	VMOVUPS      Z11, K2, (CX)
+	CMPQ         AX, $0x0000000c
+	JLE          n8done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z9, Z2
+	VMOVUPS      Z2, K2, (CX)
+	CMPQ         AX, $0x0000000d
+	JLE          n8done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z9, Z1
+	VMOVUPS      Z1, K2, (CX)
+	CMPQ         AX, $0x0000000e
+	JLE          n8done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z9, Z5
+	VMOVUPS      Z5, K2, (CX)
+	CMPQ         AX, $0x0000000f
+	JLE          n8done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z9, Z0
+	VMOVUPS      Z0, K2, (CX)
+	JMP          n8done
+
+n8beta0:
+	VMOVUPS Z12, K2, (R8)
+	CMPQ    AX, $0x00000001
+	JLE     n8done
+	ADDQ    R9, R8
+	VMOVUPS Z13, K2, (R8)
+	CMPQ    AX, $0x00000002
+	JLE     n8done
+	ADDQ    R9, R8
+	VMOVUPS Z15, K2, (R8)
+	CMPQ    AX, $0x00000003
+	JLE     n8done
+	ADDQ    R9, R8
+	VMOVUPS Z10, K2, (R8)
+	CMPQ    AX, $0x00000004
+	JLE     n8done
+	ADDQ    R9, R8
+	VMOVUPS Z14, K2, (R8)
+	CMPQ    AX, $0x00000005
+	JLE     n8done
+	ADDQ    R9, R8
+	VMOVUPS Z3, K2, (R8)
+	CMPQ    AX, $0x00000006
+	JLE     n8done
+	ADDQ    R9, R8
+	VMOVUPS Z7, K2, (R8)
+	CMPQ    AX, $0x00000007
+	JLE     n8done
+	ADDQ    R9, R8
+	VMOVUPS Z4, K2, (R8)
+	CMPQ    AX, $0x00000008
+	JLE     n8done
+	ADDQ    R9, R8
+	VMOVUPS Z16, K2, (R8)
+	CMPQ    AX, $0x00000009
+	JLE     n8done
+	ADDQ    R9, R8
+	VMOVUPS Z6, K2, (R8)
+	CMPQ    AX, $0x0000000a
+	JLE     n8done
+	ADDQ    R9, R8
+	VMOVUPS Z8, K2, (R8)
+	CMPQ    AX, $0x0000000b
+	JLE     n8done
+	ADDQ    R9, R8
+	VMOVUPS Z11, K2, (R8)
+	CMPQ    AX, $0x0000000c
+	JLE     n8done
+	ADDQ    R9, R8
+	VMOVUPS Z2, K2, (R8)
+	CMPQ    AX, $0x0000000d
+	JLE     n8done
+	ADDQ    R9, R8
+	VMOVUPS Z1, K2, (R8)
+	CMPQ    AX, $0x0000000e
+	JLE     n8done
+	ADDQ    R9, R8
+	VMOVUPS Z5, K2, (R8)
+	CMPQ    AX, $0x0000000f
+	JLE     n8done
+	ADDQ    R9, R8
+	VMOVUPS Z0, K2, (R8)
+
+n8done:
+	VZEROUPPER
+	RET
+
+n9:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	MOVQ   SI, CX
+	LEAQ   (CX)(DI*2), SI
+	ADDQ   DI, SI
+	LEAQ   (SI)(DI*2), R10
+	ADDQ   DI, R10
+	CMPQ   DX, $0x00000004
+	JLT    n9tail
+
+n9loop:
+	VMOVUPS          (BX), Z9
+	VFMADD231PS.BCST (CX), Z9, Z0
+	VFMADD231PS.BCST (CX)(DI*1), Z9, Z1
+	VFMADD231PS.BCST (CX)(DI*2), Z9, Z2
+	VFMADD231PS.BCST (SI), Z9, Z3
+	VFMADD231PS.BCST (SI)(DI*1), Z9, Z4
+	VFMADD231PS.BCST (SI)(DI*2), Z9, Z5
+	VFMADD231PS.BCST (R10), Z9, Z6
+	VFMADD231PS.BCST (R10)(DI*1), Z9, Z7
+	VFMADD231PS.BCST (R10)(DI*2), Z9, Z8
+	VMOVUPS          128(BX), Z9
+	VFMADD231PS.BCST 4(CX), Z9, Z0
+	VFMADD231PS.BCST 4(CX)(DI*1), Z9, Z1
+	VFMADD231PS.BCST 4(CX)(DI*2), Z9, Z2
+	VFMADD231PS.BCST 4(SI), Z9, Z3
+	VFMADD231PS.BCST 4(SI)(DI*1), Z9, Z4
+	VFMADD231PS.BCST 4(SI)(DI*2), Z9, Z5
+	VFMADD231PS.BCST 4(R10), Z9, Z6
+	VFMADD231PS.BCST 4(R10)(DI*1), Z9, Z7
+	VFMADD231PS.BCST 4(R10)(DI*2), Z9, Z8
+	VMOVUPS          256(BX), Z9
+	VFMADD231PS.BCST 8(CX), Z9, Z0
+	VFMADD231PS.BCST 8(CX)(DI*1), Z9, Z1
+	VFMADD231PS.BCST 8(CX)(DI*2), Z9, Z2
+	VFMADD231PS.BCST 8(SI), Z9, Z3
+	VFMADD231PS.BCST 8(SI)(DI*1), Z9, Z4
+	VFMADD231PS.BCST 8(SI)(DI*2), Z9, Z5
+	VFMADD231PS.BCST 8(R10), Z9, Z6
+	VFMADD231PS.BCST 8(R10)(DI*1), Z9, Z7
+	VFMADD231PS.BCST 8(R10)(DI*2), Z9, Z8
+	VMOVUPS          384(BX), Z9
+	VFMADD231PS.BCST 12(CX), Z9, Z0
+	VFMADD231PS.BCST 12(CX)(DI*1), Z9, Z1
+	VFMADD231PS.BCST 12(CX)(DI*2), Z9, Z2
+	VFMADD231PS.BCST 12(SI), Z9, Z3
+	VFMADD231PS.BCST 12(SI)(DI*1), Z9, Z4
+	VFMADD231PS.BCST 12(SI)(DI*2), Z9, Z5
+	VFMADD231PS.BCST 12(R10), Z9, Z6
+	VFMADD231PS.BCST 12(R10)(DI*1), Z9, Z7
+	VFMADD231PS.BCST 12(R10)(DI*2), Z9, Z8
+	ADDQ             $0x00000200, BX
+	ADDQ             $0x00000010, CX
+	ADDQ             $0x00000010, SI
+	ADDQ             $0x00000010, R10
+	SUBQ             $0x00000004, DX
+	CMPQ             DX, $0x00000004
+	JGE              n9loop
+
+n9tail:
+	TESTQ DX, DX
+	JEQ   n9store
+
+n9one:
+	VMOVUPS          (BX), Z9
+	VFMADD231PS.BCST (CX), Z9, Z0
+	VFMADD231PS.BCST (CX)(DI*1), Z9, Z1
+	VFMADD231PS.BCST (CX)(DI*2), Z9, Z2
+	VFMADD231PS.BCST (SI), Z9, Z3
+	VFMADD231PS.BCST (SI)(DI*1), Z9, Z4
+	VFMADD231PS.BCST (SI)(DI*2), Z9, Z5
+	VFMADD231PS.BCST (R10), Z9, Z6
+	VFMADD231PS.BCST (R10)(DI*1), Z9, Z7
+	VFMADD231PS.BCST (R10)(DI*2), Z9, Z8
+	ADDQ             $0x00000080, BX
+	ADDQ             $0x00000004, CX
+	ADDQ             $0x00000004, SI
+	ADDQ             $0x00000004, R10
+	DECQ             DX
+	JNE              n9one
+
+n9store:
+	// t = alpha*acc, transposed into rows of C; c = t + beta*c (beta == ±0: c is not read).
+	VBROADCASTSS alpha+64(FP), Z9
+	VPXORD       Z10, Z10, Z10
+	VMULPS       Z9, Z0, Z0
+	VMULPS       Z9, Z1, Z1
+	VMULPS       Z9, Z2, Z2
+	VMULPS       Z9, Z3, Z3
+	VMULPS       Z9, Z4, Z4
+	VMULPS       Z9, Z5, Z5
+	VMULPS       Z9, Z6, Z6
+	VMULPS       Z9, Z7, Z7
+	VMULPS       Z9, Z8, Z8
+	VUNPCKLPS    Z1, Z0, Z9
+	VUNPCKHPS    Z1, Z0, Z0
+	VUNPCKLPS    Z3, Z2, Z1
+	VUNPCKHPS    Z3, Z2, Z2
+	VUNPCKLPS    Z5, Z4, Z3
+	VUNPCKHPS    Z5, Z4, Z4
+	VUNPCKLPS    Z7, Z6, Z5
+	VUNPCKHPS    Z7, Z6, Z6
+	VUNPCKLPS    Z10, Z8, Z7
+	VUNPCKHPS    Z10, Z8, Z8
+	VUNPCKLPS    Z10, Z10, Z11
+	VUNPCKHPS    Z10, Z10, Z12
+	VUNPCKLPS    Z10, Z10, Z13
+	VUNPCKHPS    Z10, Z10, Z14
+	VUNPCKLPS    Z10, Z10, Z15
+	VUNPCKHPS    Z10, Z10, Z10
+	VSHUFPS      $0x44, Z1, Z9, Z16
+	VSHUFPS      $0xee, Z1, Z9, Z1
+	VSHUFPS      $0x44, Z2, Z0, Z9
+	VSHUFPS      $0xee, Z2, Z0, Z0
+	VSHUFPS      $0x44, Z5, Z3, Z2
+	VSHUFPS      $0xee, Z5, Z3, Z3
+	VSHUFPS      $0x44, Z6, Z4, Z5
+	VSHUFPS      $0xee, Z6, Z4, Z4
+	VSHUFPS      $0x44, Z11, Z7, Z6
+	VSHUFPS      $0xee, Z11, Z7, Z7
+	VSHUFPS      $0x44, Z12, Z8, Z11
+	VSHUFPS      $0xee, Z12, Z8, Z8
+	VSHUFPS      $0x44, Z15, Z13, Z12
+	VSHUFPS      $0xee, Z15, Z13, Z13
+	VSHUFPS      $0x44, Z10, Z14, Z15
+	VSHUFPS      $0xee, Z10, Z14, Z10
+	VSHUFF32X4   $0x44, Z2, Z16, Z14
+	VSHUFF32X4   $0xee, Z2, Z16, Z2
+	VSHUFF32X4   $0x44, Z12, Z6, Z16
+	VSHUFF32X4   $0xee, Z12, Z6, Z6
+	VSHUFF32X4   $0x88, Z16, Z14, Z12
+	VSHUFF32X4   $0xdd, Z16, Z14, Z14
+	VSHUFF32X4   $0x88, Z6, Z2, Z16
+	VSHUFF32X4   $0xdd, Z6, Z2, Z2
+	VSHUFF32X4   $0x44, Z3, Z1, Z6
+	VSHUFF32X4   $0xee, Z3, Z1, Z1
+	VSHUFF32X4   $0x44, Z13, Z7, Z3
+	VSHUFF32X4   $0xee, Z13, Z7, Z7
+	VSHUFF32X4   $0x88, Z3, Z6, Z13
+	VSHUFF32X4   $0xdd, Z3, Z6, Z3
+	VSHUFF32X4   $0x88, Z7, Z1, Z6
+	VSHUFF32X4   $0xdd, Z7, Z1, Z1
+	VSHUFF32X4   $0x44, Z5, Z9, Z7
+	VSHUFF32X4   $0xee, Z5, Z9, Z5
+	VSHUFF32X4   $0x44, Z15, Z11, Z9
+	VSHUFF32X4   $0xee, Z15, Z11, Z11
+	VSHUFF32X4   $0x88, Z9, Z7, Z15
+	VSHUFF32X4   $0xdd, Z9, Z7, Z7
+	VSHUFF32X4   $0x88, Z11, Z5, Z9
+	VSHUFF32X4   $0xdd, Z11, Z5, Z5
+	VSHUFF32X4   $0x44, Z4, Z0, Z11
+	VSHUFF32X4   $0xee, Z4, Z0, Z0
+	VSHUFF32X4   $0x44, Z10, Z8, Z4
+	VSHUFF32X4   $0xee, Z10, Z8, Z8
+	VSHUFF32X4   $0x88, Z4, Z11, Z10
+	VSHUFF32X4   $0xdd, Z4, Z11, Z4
+	VSHUFF32X4   $0x88, Z8, Z0, Z11
+	VSHUFF32X4   $0xdd, Z8, Z0, Z0
+	MOVL         $0x000001ff, CX
+	KMOVW        CX, K2
+	MOVL         beta+68(FP), CX
+	SHLL         $0x01, CX
+	JEQ          n9beta0
+	VBROADCASTSS beta+68(FP), Z8
+	MOVQ         R8, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z12
+	VMOVUPS      Z12, K2, (CX)
+	CMPQ         AX, $0x00000001
+	JLE          n9done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z13
+	VMOVUPS      Z13, K2, (CX)
+	CMPQ         AX, $0x00000002
+	JLE          n9done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z15
+	VMOVUPS      Z15, K2, (CX)
+	CMPQ         AX, $0x00000003
+	JLE          n9done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z10
+	VMOVUPS      Z10, K2, (CX)
+	CMPQ         AX, $0x00000004
+	JLE          n9done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z14
+	VMOVUPS      Z14, K2, (CX)
+	CMPQ         AX, $0x00000005
+	JLE          n9done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z3
+	VMOVUPS      Z3, K2, (CX)
+	CMPQ         AX, $0x00000006
+	JLE          n9done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z7
+	VMOVUPS      Z7, K2, (CX)
+	CMPQ         AX, $0x00000007
+	JLE          n9done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z4
+	VMOVUPS      Z4, K2, (CX)
+	CMPQ         AX, $0x00000008
+	JLE          n9done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z16
+	VMOVUPS      Z16, K2, (CX)
+	CMPQ         AX, $0x00000009
+	JLE          n9done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z6
+	VMOVUPS      Z6, K2, (CX)
+	CMPQ         AX, $0x0000000a
+	JLE          n9done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z9
+	VMOVUPS      Z9, K2, (CX)
+	CMPQ         AX, $0x0000000b
+	JLE          n9done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z11
+	VMOVUPS      Z11, K2, (CX)
+	CMPQ         AX, $0x0000000c
+	JLE          n9done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z2
+	VMOVUPS      Z2, K2, (CX)
+	CMPQ         AX, $0x0000000d
+	JLE          n9done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z1
+	VMOVUPS      Z1, K2, (CX)
+	CMPQ         AX, $0x0000000e
+	JLE          n9done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z5
+	VMOVUPS      Z5, K2, (CX)
+	CMPQ         AX, $0x0000000f
+	JLE          n9done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z0
+	VMOVUPS      Z0, K2, (CX)
+	JMP          n9done
+
+n9beta0:
+	VMOVUPS Z12, K2, (R8)
+	CMPQ    AX, $0x00000001
+	JLE     n9done
+	ADDQ    R9, R8
+	VMOVUPS Z13, K2, (R8)
+	CMPQ    AX, $0x00000002
+	JLE     n9done
+	ADDQ    R9, R8
+	VMOVUPS Z15, K2, (R8)
+	CMPQ    AX, $0x00000003
+	JLE     n9done
+	ADDQ    R9, R8
+	VMOVUPS Z10, K2, (R8)
+	CMPQ    AX, $0x00000004
+	JLE     n9done
+	ADDQ    R9, R8
+	VMOVUPS Z14, K2, (R8)
+	CMPQ    AX, $0x00000005
+	JLE     n9done
+	ADDQ    R9, R8
+	VMOVUPS Z3, K2, (R8)
+	CMPQ    AX, $0x00000006
+	JLE     n9done
+	ADDQ    R9, R8
+	VMOVUPS Z7, K2, (R8)
+	CMPQ    AX, $0x00000007
+	JLE     n9done
+	ADDQ    R9, R8
+	VMOVUPS Z4, K2, (R8)
+	CMPQ    AX, $0x00000008
+	JLE     n9done
+	ADDQ    R9, R8
+	VMOVUPS Z16, K2, (R8)
+	CMPQ    AX, $0x00000009
+	JLE     n9done
+	ADDQ    R9, R8
+	VMOVUPS Z6, K2, (R8)
+	CMPQ    AX, $0x0000000a
+	JLE     n9done
+	ADDQ    R9, R8
+	VMOVUPS Z9, K2, (R8)
+	CMPQ    AX, $0x0000000b
+	JLE     n9done
+	ADDQ    R9, R8
+	VMOVUPS Z11, K2, (R8)
+	CMPQ    AX, $0x0000000c
+	JLE     n9done
+	ADDQ    R9, R8
+	VMOVUPS Z2, K2, (R8)
+	CMPQ    AX, $0x0000000d
+	JLE     n9done
+	ADDQ    R9, R8
+	VMOVUPS Z1, K2, (R8)
+	CMPQ    AX, $0x0000000e
+	JLE     n9done
+	ADDQ    R9, R8
+	VMOVUPS Z5, K2, (R8)
+	CMPQ    AX, $0x0000000f
+	JLE     n9done
+	ADDQ    R9, R8
+	VMOVUPS Z0, K2, (R8)
+
+n9done:
+	VZEROUPPER
+	RET
+
+n10:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	MOVQ   SI, CX
+	LEAQ   (CX)(DI*2), SI
+	ADDQ   DI, SI
+	LEAQ   (SI)(DI*2), R10
+	ADDQ   DI, R10
+	LEAQ   (R10)(DI*2), R11
+	ADDQ   DI, R11
+	CMPQ   DX, $0x00000004
+	JLT    n10tail
+
+n10loop:
+	VMOVUPS          (BX), Z10
+	VFMADD231PS.BCST (CX), Z10, Z0
+	VFMADD231PS.BCST (CX)(DI*1), Z10, Z1
+	VFMADD231PS.BCST (CX)(DI*2), Z10, Z2
+	VFMADD231PS.BCST (SI), Z10, Z3
+	VFMADD231PS.BCST (SI)(DI*1), Z10, Z4
+	VFMADD231PS.BCST (SI)(DI*2), Z10, Z5
+	VFMADD231PS.BCST (R10), Z10, Z6
+	VFMADD231PS.BCST (R10)(DI*1), Z10, Z7
+	VFMADD231PS.BCST (R10)(DI*2), Z10, Z8
+	VFMADD231PS.BCST (R11), Z10, Z9
+	VMOVUPS          128(BX), Z10
+	VFMADD231PS.BCST 4(CX), Z10, Z0
+	VFMADD231PS.BCST 4(CX)(DI*1), Z10, Z1
+	VFMADD231PS.BCST 4(CX)(DI*2), Z10, Z2
+	VFMADD231PS.BCST 4(SI), Z10, Z3
+	VFMADD231PS.BCST 4(SI)(DI*1), Z10, Z4
+	VFMADD231PS.BCST 4(SI)(DI*2), Z10, Z5
+	VFMADD231PS.BCST 4(R10), Z10, Z6
+	VFMADD231PS.BCST 4(R10)(DI*1), Z10, Z7
+	VFMADD231PS.BCST 4(R10)(DI*2), Z10, Z8
+	VFMADD231PS.BCST 4(R11), Z10, Z9
+	VMOVUPS          256(BX), Z10
+	VFMADD231PS.BCST 8(CX), Z10, Z0
+	VFMADD231PS.BCST 8(CX)(DI*1), Z10, Z1
+	VFMADD231PS.BCST 8(CX)(DI*2), Z10, Z2
+	VFMADD231PS.BCST 8(SI), Z10, Z3
+	VFMADD231PS.BCST 8(SI)(DI*1), Z10, Z4
+	VFMADD231PS.BCST 8(SI)(DI*2), Z10, Z5
+	VFMADD231PS.BCST 8(R10), Z10, Z6
+	VFMADD231PS.BCST 8(R10)(DI*1), Z10, Z7
+	VFMADD231PS.BCST 8(R10)(DI*2), Z10, Z8
+	VFMADD231PS.BCST 8(R11), Z10, Z9
+	VMOVUPS          384(BX), Z10
+	VFMADD231PS.BCST 12(CX), Z10, Z0
+	VFMADD231PS.BCST 12(CX)(DI*1), Z10, Z1
+	VFMADD231PS.BCST 12(CX)(DI*2), Z10, Z2
+	VFMADD231PS.BCST 12(SI), Z10, Z3
+	VFMADD231PS.BCST 12(SI)(DI*1), Z10, Z4
+	VFMADD231PS.BCST 12(SI)(DI*2), Z10, Z5
+	VFMADD231PS.BCST 12(R10), Z10, Z6
+	VFMADD231PS.BCST 12(R10)(DI*1), Z10, Z7
+	VFMADD231PS.BCST 12(R10)(DI*2), Z10, Z8
+	VFMADD231PS.BCST 12(R11), Z10, Z9
+	ADDQ             $0x00000200, BX
+	ADDQ             $0x00000010, CX
+	ADDQ             $0x00000010, SI
+	ADDQ             $0x00000010, R10
+	ADDQ             $0x00000010, R11
+	SUBQ             $0x00000004, DX
+	CMPQ             DX, $0x00000004
+	JGE              n10loop
+
+n10tail:
+	TESTQ DX, DX
+	JEQ   n10store
+
+n10one:
+	VMOVUPS          (BX), Z10
+	VFMADD231PS.BCST (CX), Z10, Z0
+	VFMADD231PS.BCST (CX)(DI*1), Z10, Z1
+	VFMADD231PS.BCST (CX)(DI*2), Z10, Z2
+	VFMADD231PS.BCST (SI), Z10, Z3
+	VFMADD231PS.BCST (SI)(DI*1), Z10, Z4
+	VFMADD231PS.BCST (SI)(DI*2), Z10, Z5
+	VFMADD231PS.BCST (R10), Z10, Z6
+	VFMADD231PS.BCST (R10)(DI*1), Z10, Z7
+	VFMADD231PS.BCST (R10)(DI*2), Z10, Z8
+	VFMADD231PS.BCST (R11), Z10, Z9
+	ADDQ             $0x00000080, BX
+	ADDQ             $0x00000004, CX
+	ADDQ             $0x00000004, SI
+	ADDQ             $0x00000004, R10
+	ADDQ             $0x00000004, R11
+	DECQ             DX
+	JNE              n10one
+
+n10store:
+	// t = alpha*acc, transposed into rows of C; c = t + beta*c (beta == ±0: c is not read).
+	VBROADCASTSS alpha+64(FP), Z10
+	VPXORD       Z11, Z11, Z11
+	VMULPS       Z10, Z0, Z0
+	VMULPS       Z10, Z1, Z1
+	VMULPS       Z10, Z2, Z2
+	VMULPS       Z10, Z3, Z3
+	VMULPS       Z10, Z4, Z4
+	VMULPS       Z10, Z5, Z5
+	VMULPS       Z10, Z6, Z6
+	VMULPS       Z10, Z7, Z7
+	VMULPS       Z10, Z8, Z8
+	VMULPS       Z10, Z9, Z9
+	VUNPCKLPS    Z1, Z0, Z10
+	VUNPCKHPS    Z1, Z0, Z0
+	VUNPCKLPS    Z3, Z2, Z1
+	VUNPCKHPS    Z3, Z2, Z2
+	VUNPCKLPS    Z5, Z4, Z3
+	VUNPCKHPS    Z5, Z4, Z4
+	VUNPCKLPS    Z7, Z6, Z5
+	VUNPCKHPS    Z7, Z6, Z6
+	VUNPCKLPS    Z9, Z8, Z7
+	VUNPCKHPS    Z9, Z8, Z8
+	VUNPCKLPS    Z11, Z11, Z9
+	VUNPCKHPS    Z11, Z11, Z12
+	VUNPCKLPS    Z11, Z11, Z13
+	VUNPCKHPS    Z11, Z11, Z14
+	VUNPCKLPS    Z11, Z11, Z15
+	VUNPCKHPS    Z11, Z11, Z11
+	VSHUFPS      $0x44, Z1, Z10, Z16
+	VSHUFPS      $0xee, Z1, Z10, Z1
+	VSHUFPS      $0x44, Z2, Z0, Z10
+	VSHUFPS      $0xee, Z2, Z0, Z0
+	VSHUFPS      $0x44, Z5, Z3, Z2
+	VSHUFPS      $0xee, Z5, Z3, Z3
+	VSHUFPS      $0x44, Z6, Z4, Z5
+	VSHUFPS      $0xee, Z6, Z4, Z4
+	VSHUFPS      $0x44, Z9, Z7, Z6
+	VSHUFPS      $0xee, Z9, Z7, Z7
+	VSHUFPS      $0x44, Z12, Z8, Z9
+	VSHUFPS      $0xee, Z12, Z8, Z8
+	VSHUFPS      $0x44, Z15, Z13, Z12
+	VSHUFPS      $0xee, Z15, Z13, Z13
+	VSHUFPS      $0x44, Z11, Z14, Z15
+	VSHUFPS      $0xee, Z11, Z14, Z11
+	VSHUFF32X4   $0x44, Z2, Z16, Z14
+	VSHUFF32X4   $0xee, Z2, Z16, Z2
+	VSHUFF32X4   $0x44, Z12, Z6, Z16
+	VSHUFF32X4   $0xee, Z12, Z6, Z6
+	VSHUFF32X4   $0x88, Z16, Z14, Z12
+	VSHUFF32X4   $0xdd, Z16, Z14, Z14
+	VSHUFF32X4   $0x88, Z6, Z2, Z16
+	VSHUFF32X4   $0xdd, Z6, Z2, Z2
+	VSHUFF32X4   $0x44, Z3, Z1, Z6
+	VSHUFF32X4   $0xee, Z3, Z1, Z1
+	VSHUFF32X4   $0x44, Z13, Z7, Z3
+	VSHUFF32X4   $0xee, Z13, Z7, Z7
+	VSHUFF32X4   $0x88, Z3, Z6, Z13
+	VSHUFF32X4   $0xdd, Z3, Z6, Z3
+	VSHUFF32X4   $0x88, Z7, Z1, Z6
+	VSHUFF32X4   $0xdd, Z7, Z1, Z1
+	VSHUFF32X4   $0x44, Z5, Z10, Z7
+	VSHUFF32X4   $0xee, Z5, Z10, Z5
+	VSHUFF32X4   $0x44, Z15, Z9, Z10
+	VSHUFF32X4   $0xee, Z15, Z9, Z9
+	VSHUFF32X4   $0x88, Z10, Z7, Z15
+	VSHUFF32X4   $0xdd, Z10, Z7, Z7
+	VSHUFF32X4   $0x88, Z9, Z5, Z10
+	VSHUFF32X4   $0xdd, Z9, Z5, Z5
+	VSHUFF32X4   $0x44, Z4, Z0, Z9
+	VSHUFF32X4   $0xee, Z4, Z0, Z0
+	VSHUFF32X4   $0x44, Z11, Z8, Z4
+	VSHUFF32X4   $0xee, Z11, Z8, Z8
+	VSHUFF32X4   $0x88, Z4, Z9, Z11
+	VSHUFF32X4   $0xdd, Z4, Z9, Z4
+	VSHUFF32X4   $0x88, Z8, Z0, Z9
+	VSHUFF32X4   $0xdd, Z8, Z0, Z0
+	MOVL         $0x000003ff, CX
+	KMOVW        CX, K2
+	MOVL         beta+68(FP), CX
+	SHLL         $0x01, CX
+	JEQ          n10beta0
+	VBROADCASTSS beta+68(FP), Z8
+	MOVQ         R8, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z12
+	VMOVUPS      Z12, K2, (CX)
+	CMPQ         AX, $0x00000001
+	JLE          n10done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z13
+	VMOVUPS      Z13, K2, (CX)
+	CMPQ         AX, $0x00000002
+	JLE          n10done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z15
+	VMOVUPS      Z15, K2, (CX)
+	CMPQ         AX, $0x00000003
+	JLE          n10done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z11
+	VMOVUPS      Z11, K2, (CX)
+	CMPQ         AX, $0x00000004
+	JLE          n10done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z14
+	VMOVUPS      Z14, K2, (CX)
+	CMPQ         AX, $0x00000005
+	JLE          n10done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z3
+	VMOVUPS      Z3, K2, (CX)
+	CMPQ         AX, $0x00000006
+	JLE          n10done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z7
+	VMOVUPS      Z7, K2, (CX)
+	CMPQ         AX, $0x00000007
+	JLE          n10done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z4
+	VMOVUPS      Z4, K2, (CX)
+	CMPQ         AX, $0x00000008
+	JLE          n10done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z16
+	VMOVUPS      Z16, K2, (CX)
+	CMPQ         AX, $0x00000009
+	JLE          n10done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z6
+	VMOVUPS      Z6, K2, (CX)
+	CMPQ         AX, $0x0000000a
+	JLE          n10done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z10
+	VMOVUPS      Z10, K2, (CX)
+	CMPQ         AX, $0x0000000b
+	JLE          n10done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z9
+	VMOVUPS      Z9, K2, (CX)
+	CMPQ         AX, $0x0000000c
+	JLE          n10done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z2
+	VMOVUPS      Z2, K2, (CX)
+	CMPQ         AX, $0x0000000d
+	JLE          n10done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z1
+	VMOVUPS      Z1, K2, (CX)
+	CMPQ         AX, $0x0000000e
+	JLE          n10done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z5
+	VMOVUPS      Z5, K2, (CX)
+	CMPQ         AX, $0x0000000f
+	JLE          n10done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z0
+	VMOVUPS      Z0, K2, (CX)
+	JMP          n10done
+
+n10beta0:
+	VMOVUPS Z12, K2, (R8)
+	CMPQ    AX, $0x00000001
+	JLE     n10done
+	ADDQ    R9, R8
+	VMOVUPS Z13, K2, (R8)
+	CMPQ    AX, $0x00000002
+	JLE     n10done
+	ADDQ    R9, R8
+	VMOVUPS Z15, K2, (R8)
+	CMPQ    AX, $0x00000003
+	JLE     n10done
+	ADDQ    R9, R8
+	VMOVUPS Z11, K2, (R8)
+	CMPQ    AX, $0x00000004
+	JLE     n10done
+	ADDQ    R9, R8
+	VMOVUPS Z14, K2, (R8)
+	CMPQ    AX, $0x00000005
+	JLE     n10done
+	ADDQ    R9, R8
+	VMOVUPS Z3, K2, (R8)
+	CMPQ    AX, $0x00000006
+	JLE     n10done
+	ADDQ    R9, R8
+	VMOVUPS Z7, K2, (R8)
+	CMPQ    AX, $0x00000007
+	JLE     n10done
+	ADDQ    R9, R8
+	VMOVUPS Z4, K2, (R8)
+	CMPQ    AX, $0x00000008
+	JLE     n10done
+	ADDQ    R9, R8
+	VMOVUPS Z16, K2, (R8)
+	CMPQ    AX, $0x00000009
+	JLE     n10done
+	ADDQ    R9, R8
+	VMOVUPS Z6, K2, (R8)
+	CMPQ    AX, $0x0000000a
+	JLE     n10done
+	ADDQ    R9, R8
+	VMOVUPS Z10, K2, (R8)
+	CMPQ    AX, $0x0000000b
+	JLE     n10done
+	ADDQ    R9, R8
+	VMOVUPS Z9, K2, (R8)
+	CMPQ    AX, $0x0000000c
+	JLE     n10done
+	ADDQ    R9, R8
+	VMOVUPS Z2, K2, (R8)
+	CMPQ    AX, $0x0000000d
+	JLE     n10done
+	ADDQ    R9, R8
+	VMOVUPS Z1, K2, (R8)
+	CMPQ    AX, $0x0000000e
+	JLE     n10done
+	ADDQ    R9, R8
+	VMOVUPS Z5, K2, (R8)
+	CMPQ    AX, $0x0000000f
+	JLE     n10done
+	ADDQ    R9, R8
+	VMOVUPS Z0, K2, (R8)
+
+n10done:
+	VZEROUPPER
+	RET
+
+n11:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	MOVQ   SI, CX
+	LEAQ   (CX)(DI*2), SI
+	ADDQ   DI, SI
+	LEAQ   (SI)(DI*2), R10
+	ADDQ   DI, R10
+	LEAQ   (R10)(DI*2), R11
+	ADDQ   DI, R11
+	CMPQ   DX, $0x00000004
+	JLT    n11tail
+
+n11loop:
+	VMOVUPS          (BX), Z11
+	VFMADD231PS.BCST (CX), Z11, Z0
+	VFMADD231PS.BCST (CX)(DI*1), Z11, Z1
+	VFMADD231PS.BCST (CX)(DI*2), Z11, Z2
+	VFMADD231PS.BCST (SI), Z11, Z3
+	VFMADD231PS.BCST (SI)(DI*1), Z11, Z4
+	VFMADD231PS.BCST (SI)(DI*2), Z11, Z5
+	VFMADD231PS.BCST (R10), Z11, Z6
+	VFMADD231PS.BCST (R10)(DI*1), Z11, Z7
+	VFMADD231PS.BCST (R10)(DI*2), Z11, Z8
+	VFMADD231PS.BCST (R11), Z11, Z9
+	VFMADD231PS.BCST (R11)(DI*1), Z11, Z10
+	VMOVUPS          128(BX), Z11
+	VFMADD231PS.BCST 4(CX), Z11, Z0
+	VFMADD231PS.BCST 4(CX)(DI*1), Z11, Z1
+	VFMADD231PS.BCST 4(CX)(DI*2), Z11, Z2
+	VFMADD231PS.BCST 4(SI), Z11, Z3
+	VFMADD231PS.BCST 4(SI)(DI*1), Z11, Z4
+	VFMADD231PS.BCST 4(SI)(DI*2), Z11, Z5
+	VFMADD231PS.BCST 4(R10), Z11, Z6
+	VFMADD231PS.BCST 4(R10)(DI*1), Z11, Z7
+	VFMADD231PS.BCST 4(R10)(DI*2), Z11, Z8
+	VFMADD231PS.BCST 4(R11), Z11, Z9
+	VFMADD231PS.BCST 4(R11)(DI*1), Z11, Z10
+	VMOVUPS          256(BX), Z11
+	VFMADD231PS.BCST 8(CX), Z11, Z0
+	VFMADD231PS.BCST 8(CX)(DI*1), Z11, Z1
+	VFMADD231PS.BCST 8(CX)(DI*2), Z11, Z2
+	VFMADD231PS.BCST 8(SI), Z11, Z3
+	VFMADD231PS.BCST 8(SI)(DI*1), Z11, Z4
+	VFMADD231PS.BCST 8(SI)(DI*2), Z11, Z5
+	VFMADD231PS.BCST 8(R10), Z11, Z6
+	VFMADD231PS.BCST 8(R10)(DI*1), Z11, Z7
+	VFMADD231PS.BCST 8(R10)(DI*2), Z11, Z8
+	VFMADD231PS.BCST 8(R11), Z11, Z9
+	VFMADD231PS.BCST 8(R11)(DI*1), Z11, Z10
+	VMOVUPS          384(BX), Z11
+	VFMADD231PS.BCST 12(CX), Z11, Z0
+	VFMADD231PS.BCST 12(CX)(DI*1), Z11, Z1
+	VFMADD231PS.BCST 12(CX)(DI*2), Z11, Z2
+	VFMADD231PS.BCST 12(SI), Z11, Z3
+	VFMADD231PS.BCST 12(SI)(DI*1), Z11, Z4
+	VFMADD231PS.BCST 12(SI)(DI*2), Z11, Z5
+	VFMADD231PS.BCST 12(R10), Z11, Z6
+	VFMADD231PS.BCST 12(R10)(DI*1), Z11, Z7
+	VFMADD231PS.BCST 12(R10)(DI*2), Z11, Z8
+	VFMADD231PS.BCST 12(R11), Z11, Z9
+	VFMADD231PS.BCST 12(R11)(DI*1), Z11, Z10
+	ADDQ             $0x00000200, BX
+	ADDQ             $0x00000010, CX
+	ADDQ             $0x00000010, SI
+	ADDQ             $0x00000010, R10
+	ADDQ             $0x00000010, R11
+	SUBQ             $0x00000004, DX
+	CMPQ             DX, $0x00000004
+	JGE              n11loop
+
+n11tail:
+	TESTQ DX, DX
+	JEQ   n11store
+
+n11one:
+	VMOVUPS          (BX), Z11
+	VFMADD231PS.BCST (CX), Z11, Z0
+	VFMADD231PS.BCST (CX)(DI*1), Z11, Z1
+	VFMADD231PS.BCST (CX)(DI*2), Z11, Z2
+	VFMADD231PS.BCST (SI), Z11, Z3
+	VFMADD231PS.BCST (SI)(DI*1), Z11, Z4
+	VFMADD231PS.BCST (SI)(DI*2), Z11, Z5
+	VFMADD231PS.BCST (R10), Z11, Z6
+	VFMADD231PS.BCST (R10)(DI*1), Z11, Z7
+	VFMADD231PS.BCST (R10)(DI*2), Z11, Z8
+	VFMADD231PS.BCST (R11), Z11, Z9
+	VFMADD231PS.BCST (R11)(DI*1), Z11, Z10
+	ADDQ             $0x00000080, BX
+	ADDQ             $0x00000004, CX
+	ADDQ             $0x00000004, SI
+	ADDQ             $0x00000004, R10
+	ADDQ             $0x00000004, R11
+	DECQ             DX
+	JNE              n11one
+
+n11store:
+	// t = alpha*acc, transposed into rows of C; c = t + beta*c (beta == ±0: c is not read).
+	VBROADCASTSS alpha+64(FP), Z11
+	VPXORD       Z12, Z12, Z12
+	VMULPS       Z11, Z0, Z0
+	VMULPS       Z11, Z1, Z1
+	VMULPS       Z11, Z2, Z2
+	VMULPS       Z11, Z3, Z3
+	VMULPS       Z11, Z4, Z4
+	VMULPS       Z11, Z5, Z5
+	VMULPS       Z11, Z6, Z6
+	VMULPS       Z11, Z7, Z7
+	VMULPS       Z11, Z8, Z8
+	VMULPS       Z11, Z9, Z9
+	VMULPS       Z11, Z10, Z10
+	VUNPCKLPS    Z1, Z0, Z11
+	VUNPCKHPS    Z1, Z0, Z0
+	VUNPCKLPS    Z3, Z2, Z1
+	VUNPCKHPS    Z3, Z2, Z2
+	VUNPCKLPS    Z5, Z4, Z3
+	VUNPCKHPS    Z5, Z4, Z4
+	VUNPCKLPS    Z7, Z6, Z5
+	VUNPCKHPS    Z7, Z6, Z6
+	VUNPCKLPS    Z9, Z8, Z7
+	VUNPCKHPS    Z9, Z8, Z8
+	VUNPCKLPS    Z12, Z10, Z9
+	VUNPCKHPS    Z12, Z10, Z10
+	VUNPCKLPS    Z12, Z12, Z13
+	VUNPCKHPS    Z12, Z12, Z14
+	VUNPCKLPS    Z12, Z12, Z15
+	VUNPCKHPS    Z12, Z12, Z12
+	VSHUFPS      $0x44, Z1, Z11, Z16
+	VSHUFPS      $0xee, Z1, Z11, Z1
+	VSHUFPS      $0x44, Z2, Z0, Z11
+	VSHUFPS      $0xee, Z2, Z0, Z0
+	VSHUFPS      $0x44, Z5, Z3, Z2
+	VSHUFPS      $0xee, Z5, Z3, Z3
+	VSHUFPS      $0x44, Z6, Z4, Z5
+	VSHUFPS      $0xee, Z6, Z4, Z4
+	VSHUFPS      $0x44, Z9, Z7, Z6
+	VSHUFPS      $0xee, Z9, Z7, Z7
+	VSHUFPS      $0x44, Z10, Z8, Z9
+	VSHUFPS      $0xee, Z10, Z8, Z8
+	VSHUFPS      $0x44, Z15, Z13, Z10
+	VSHUFPS      $0xee, Z15, Z13, Z13
+	VSHUFPS      $0x44, Z12, Z14, Z15
+	VSHUFPS      $0xee, Z12, Z14, Z12
+	VSHUFF32X4   $0x44, Z2, Z16, Z14
+	VSHUFF32X4   $0xee, Z2, Z16, Z2
+	VSHUFF32X4   $0x44, Z10, Z6, Z16
+	VSHUFF32X4   $0xee, Z10, Z6, Z6
+	VSHUFF32X4   $0x88, Z16, Z14, Z10
+	VSHUFF32X4   $0xdd, Z16, Z14, Z14
+	VSHUFF32X4   $0x88, Z6, Z2, Z16
+	VSHUFF32X4   $0xdd, Z6, Z2, Z2
+	VSHUFF32X4   $0x44, Z3, Z1, Z6
+	VSHUFF32X4   $0xee, Z3, Z1, Z1
+	VSHUFF32X4   $0x44, Z13, Z7, Z3
+	VSHUFF32X4   $0xee, Z13, Z7, Z7
+	VSHUFF32X4   $0x88, Z3, Z6, Z13
+	VSHUFF32X4   $0xdd, Z3, Z6, Z3
+	VSHUFF32X4   $0x88, Z7, Z1, Z6
+	VSHUFF32X4   $0xdd, Z7, Z1, Z1
+	VSHUFF32X4   $0x44, Z5, Z11, Z7
+	VSHUFF32X4   $0xee, Z5, Z11, Z5
+	VSHUFF32X4   $0x44, Z15, Z9, Z11
+	VSHUFF32X4   $0xee, Z15, Z9, Z9
+	VSHUFF32X4   $0x88, Z11, Z7, Z15
+	VSHUFF32X4   $0xdd, Z11, Z7, Z7
+	VSHUFF32X4   $0x88, Z9, Z5, Z11
+	VSHUFF32X4   $0xdd, Z9, Z5, Z5
+	VSHUFF32X4   $0x44, Z4, Z0, Z9
+	VSHUFF32X4   $0xee, Z4, Z0, Z0
+	VSHUFF32X4   $0x44, Z12, Z8, Z4
+	VSHUFF32X4   $0xee, Z12, Z8, Z8
+	VSHUFF32X4   $0x88, Z4, Z9, Z12
+	VSHUFF32X4   $0xdd, Z4, Z9, Z4
+	VSHUFF32X4   $0x88, Z8, Z0, Z9
+	VSHUFF32X4   $0xdd, Z8, Z0, Z0
+	MOVL         $0x000007ff, CX
+	KMOVW        CX, K2
+	MOVL         beta+68(FP), CX
+	SHLL         $0x01, CX
+	JEQ          n11beta0
+	VBROADCASTSS beta+68(FP), Z8
+	MOVQ         R8, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z10
+	VMOVUPS      Z10, K2, (CX)
+	CMPQ         AX, $0x00000001
+	JLE          n11done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z13
+	VMOVUPS      Z13, K2, (CX)
+	CMPQ         AX, $0x00000002
+	JLE          n11done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z15
+	VMOVUPS      Z15, K2, (CX)
+	CMPQ         AX, $0x00000003
+	JLE          n11done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z12
+	VMOVUPS      Z12, K2, (CX)
+	CMPQ         AX, $0x00000004
+	JLE          n11done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z14
+	VMOVUPS      Z14, K2, (CX)
+	CMPQ         AX, $0x00000005
+	JLE          n11done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z3
+	VMOVUPS      Z3, K2, (CX)
+	CMPQ         AX, $0x00000006
+	JLE          n11done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z7
+	VMOVUPS      Z7, K2, (CX)
+	CMPQ         AX, $0x00000007
+	JLE          n11done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z4
+	VMOVUPS      Z4, K2, (CX)
+	CMPQ         AX, $0x00000008
+	JLE          n11done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z16
+	VMOVUPS      Z16, K2, (CX)
+	CMPQ         AX, $0x00000009
+	JLE          n11done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z6
+	VMOVUPS      Z6, K2, (CX)
+	CMPQ         AX, $0x0000000a
+	JLE          n11done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z11
+	VMOVUPS      Z11, K2, (CX)
+	CMPQ         AX, $0x0000000b
+	JLE          n11done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z9
+	VMOVUPS      Z9, K2, (CX)
+	CMPQ         AX, $0x0000000c
+	JLE          n11done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z2
+	VMOVUPS      Z2, K2, (CX)
+	CMPQ         AX, $0x0000000d
+	JLE          n11done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z1
+	VMOVUPS      Z1, K2, (CX)
+	CMPQ         AX, $0x0000000e
+	JLE          n11done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z5
+	VMOVUPS      Z5, K2, (CX)
+	CMPQ         AX, $0x0000000f
+	JLE          n11done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z0
+	VMOVUPS      Z0, K2, (CX)
+	JMP          n11done
+
+n11beta0:
+	VMOVUPS Z10, K2, (R8)
+	CMPQ    AX, $0x00000001
+	JLE     n11done
+	ADDQ    R9, R8
+	VMOVUPS Z13, K2, (R8)
+	CMPQ    AX, $0x00000002
+	JLE     n11done
+	ADDQ    R9, R8
+	VMOVUPS Z15, K2, (R8)
+	CMPQ    AX, $0x00000003
+	JLE     n11done
+	ADDQ    R9, R8
+	VMOVUPS Z12, K2, (R8)
+	CMPQ    AX, $0x00000004
+	JLE     n11done
+	ADDQ    R9, R8
+	VMOVUPS Z14, K2, (R8)
+	CMPQ    AX, $0x00000005
+	JLE     n11done
+	ADDQ    R9, R8
+	VMOVUPS Z3, K2, (R8)
+	CMPQ    AX, $0x00000006
+	JLE     n11done
+	ADDQ    R9, R8
+	VMOVUPS Z7, K2, (R8)
+	CMPQ    AX, $0x00000007
+	JLE     n11done
+	ADDQ    R9, R8
+	VMOVUPS Z4, K2, (R8)
+	CMPQ    AX, $0x00000008
+	JLE     n11done
+	ADDQ    R9, R8
+	VMOVUPS Z16, K2, (R8)
+	CMPQ    AX, $0x00000009
+	JLE     n11done
+	ADDQ    R9, R8
+	VMOVUPS Z6, K2, (R8)
+	CMPQ    AX, $0x0000000a
+	JLE     n11done
+	ADDQ    R9, R8
+	VMOVUPS Z11, K2, (R8)
+	CMPQ    AX, $0x0000000b
+	JLE     n11done
+	ADDQ    R9, R8
+	VMOVUPS Z9, K2, (R8)
+	CMPQ    AX, $0x0000000c
+	JLE     n11done
+	ADDQ    R9, R8
+	VMOVUPS Z2, K2, (R8)
+	CMPQ    AX, $0x0000000d
+	JLE     n11done
+	ADDQ    R9, R8
+	VMOVUPS Z1, K2, (R8)
+	CMPQ    AX, $0x0000000e
+	JLE     n11done
+	ADDQ    R9, R8
+	VMOVUPS Z5, K2, (R8)
+	CMPQ    AX, $0x0000000f
+	JLE     n11done
+	ADDQ    R9, R8
+	VMOVUPS Z0, K2, (R8)
+
+n11done:
+	VZEROUPPER
+	RET
+
+n12:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	MOVQ   SI, CX
+	LEAQ   (CX)(DI*2), SI
+	ADDQ   DI, SI
+	LEAQ   (SI)(DI*2), R10
+	ADDQ   DI, R10
+	LEAQ   (R10)(DI*2), R11
+	ADDQ   DI, R11
+	CMPQ   DX, $0x00000004
+	JLT    n12tail
+
+n12loop:
+	VMOVUPS          (BX), Z12
+	VFMADD231PS.BCST (CX), Z12, Z0
+	VFMADD231PS.BCST (CX)(DI*1), Z12, Z1
+	VFMADD231PS.BCST (CX)(DI*2), Z12, Z2
+	VFMADD231PS.BCST (SI), Z12, Z3
+	VFMADD231PS.BCST (SI)(DI*1), Z12, Z4
+	VFMADD231PS.BCST (SI)(DI*2), Z12, Z5
+	VFMADD231PS.BCST (R10), Z12, Z6
+	VFMADD231PS.BCST (R10)(DI*1), Z12, Z7
+	VFMADD231PS.BCST (R10)(DI*2), Z12, Z8
+	VFMADD231PS.BCST (R11), Z12, Z9
+	VFMADD231PS.BCST (R11)(DI*1), Z12, Z10
+	VFMADD231PS.BCST (R11)(DI*2), Z12, Z11
+	VMOVUPS          128(BX), Z12
+	VFMADD231PS.BCST 4(CX), Z12, Z0
+	VFMADD231PS.BCST 4(CX)(DI*1), Z12, Z1
+	VFMADD231PS.BCST 4(CX)(DI*2), Z12, Z2
+	VFMADD231PS.BCST 4(SI), Z12, Z3
+	VFMADD231PS.BCST 4(SI)(DI*1), Z12, Z4
+	VFMADD231PS.BCST 4(SI)(DI*2), Z12, Z5
+	VFMADD231PS.BCST 4(R10), Z12, Z6
+	VFMADD231PS.BCST 4(R10)(DI*1), Z12, Z7
+	VFMADD231PS.BCST 4(R10)(DI*2), Z12, Z8
+	VFMADD231PS.BCST 4(R11), Z12, Z9
+	VFMADD231PS.BCST 4(R11)(DI*1), Z12, Z10
+	VFMADD231PS.BCST 4(R11)(DI*2), Z12, Z11
+	VMOVUPS          256(BX), Z12
+	VFMADD231PS.BCST 8(CX), Z12, Z0
+	VFMADD231PS.BCST 8(CX)(DI*1), Z12, Z1
+	VFMADD231PS.BCST 8(CX)(DI*2), Z12, Z2
+	VFMADD231PS.BCST 8(SI), Z12, Z3
+	VFMADD231PS.BCST 8(SI)(DI*1), Z12, Z4
+	VFMADD231PS.BCST 8(SI)(DI*2), Z12, Z5
+	VFMADD231PS.BCST 8(R10), Z12, Z6
+	VFMADD231PS.BCST 8(R10)(DI*1), Z12, Z7
+	VFMADD231PS.BCST 8(R10)(DI*2), Z12, Z8
+	VFMADD231PS.BCST 8(R11), Z12, Z9
+	VFMADD231PS.BCST 8(R11)(DI*1), Z12, Z10
+	VFMADD231PS.BCST 8(R11)(DI*2), Z12, Z11
+	VMOVUPS          384(BX), Z12
+	VFMADD231PS.BCST 12(CX), Z12, Z0
+	VFMADD231PS.BCST 12(CX)(DI*1), Z12, Z1
+	VFMADD231PS.BCST 12(CX)(DI*2), Z12, Z2
+	VFMADD231PS.BCST 12(SI), Z12, Z3
+	VFMADD231PS.BCST 12(SI)(DI*1), Z12, Z4
+	VFMADD231PS.BCST 12(SI)(DI*2), Z12, Z5
+	VFMADD231PS.BCST 12(R10), Z12, Z6
+	VFMADD231PS.BCST 12(R10)(DI*1), Z12, Z7
+	VFMADD231PS.BCST 12(R10)(DI*2), Z12, Z8
+	VFMADD231PS.BCST 12(R11), Z12, Z9
+	VFMADD231PS.BCST 12(R11)(DI*1), Z12, Z10
+	VFMADD231PS.BCST 12(R11)(DI*2), Z12, Z11
+	ADDQ             $0x00000200, BX
+	ADDQ             $0x00000010, CX
+	ADDQ             $0x00000010, SI
+	ADDQ             $0x00000010, R10
+	ADDQ             $0x00000010, R11
+	SUBQ             $0x00000004, DX
+	CMPQ             DX, $0x00000004
+	JGE              n12loop
+
+n12tail:
+	TESTQ DX, DX
+	JEQ   n12store
+
+n12one:
+	VMOVUPS          (BX), Z12
+	VFMADD231PS.BCST (CX), Z12, Z0
+	VFMADD231PS.BCST (CX)(DI*1), Z12, Z1
+	VFMADD231PS.BCST (CX)(DI*2), Z12, Z2
+	VFMADD231PS.BCST (SI), Z12, Z3
+	VFMADD231PS.BCST (SI)(DI*1), Z12, Z4
+	VFMADD231PS.BCST (SI)(DI*2), Z12, Z5
+	VFMADD231PS.BCST (R10), Z12, Z6
+	VFMADD231PS.BCST (R10)(DI*1), Z12, Z7
+	VFMADD231PS.BCST (R10)(DI*2), Z12, Z8
+	VFMADD231PS.BCST (R11), Z12, Z9
+	VFMADD231PS.BCST (R11)(DI*1), Z12, Z10
+	VFMADD231PS.BCST (R11)(DI*2), Z12, Z11
+	ADDQ             $0x00000080, BX
+	ADDQ             $0x00000004, CX
+	ADDQ             $0x00000004, SI
+	ADDQ             $0x00000004, R10
+	ADDQ             $0x00000004, R11
+	DECQ             DX
+	JNE              n12one
+
+n12store:
+	// t = alpha*acc, transposed into rows of C; c = t + beta*c (beta == ±0: c is not read).
+	VBROADCASTSS alpha+64(FP), Z12
+	VPXORD       Z13, Z13, Z13
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z12, Z1, Z1
+	VMULPS       Z12, Z2, Z2
+	VMULPS       Z12, Z3, Z3
+	VMULPS       Z12, Z4, Z4
+	VMULPS       Z12, Z5, Z5
+	VMULPS       Z12, Z6, Z6
+	VMULPS       Z12, Z7, Z7
+	VMULPS       Z12, Z8, Z8
+	VMULPS       Z12, Z9, Z9
+	VMULPS       Z12, Z10, Z10
+	VMULPS       Z12, Z11, Z11
+	VUNPCKLPS    Z1, Z0, Z12
+	VUNPCKHPS    Z1, Z0, Z0
+	VUNPCKLPS    Z3, Z2, Z1
+	VUNPCKHPS    Z3, Z2, Z2
+	VUNPCKLPS    Z5, Z4, Z3
+	VUNPCKHPS    Z5, Z4, Z4
+	VUNPCKLPS    Z7, Z6, Z5
+	VUNPCKHPS    Z7, Z6, Z6
+	VUNPCKLPS    Z9, Z8, Z7
+	VUNPCKHPS    Z9, Z8, Z8
+	VUNPCKLPS    Z11, Z10, Z9
+	VUNPCKHPS    Z11, Z10, Z10
+	VUNPCKLPS    Z13, Z13, Z11
+	VUNPCKHPS    Z13, Z13, Z14
+	VUNPCKLPS    Z13, Z13, Z15
+	VUNPCKHPS    Z13, Z13, Z13
+	VSHUFPS      $0x44, Z1, Z12, Z16
+	VSHUFPS      $0xee, Z1, Z12, Z1
+	VSHUFPS      $0x44, Z2, Z0, Z12
+	VSHUFPS      $0xee, Z2, Z0, Z0
+	VSHUFPS      $0x44, Z5, Z3, Z2
+	VSHUFPS      $0xee, Z5, Z3, Z3
+	VSHUFPS      $0x44, Z6, Z4, Z5
+	VSHUFPS      $0xee, Z6, Z4, Z4
+	VSHUFPS      $0x44, Z9, Z7, Z6
+	VSHUFPS      $0xee, Z9, Z7, Z7
+	VSHUFPS      $0x44, Z10, Z8, Z9
+	VSHUFPS      $0xee, Z10, Z8, Z8
+	VSHUFPS      $0x44, Z15, Z11, Z10
+	VSHUFPS      $0xee, Z15, Z11, Z11
+	VSHUFPS      $0x44, Z13, Z14, Z15
+	VSHUFPS      $0xee, Z13, Z14, Z13
+	VSHUFF32X4   $0x44, Z2, Z16, Z14
+	VSHUFF32X4   $0xee, Z2, Z16, Z2
+	VSHUFF32X4   $0x44, Z10, Z6, Z16
+	VSHUFF32X4   $0xee, Z10, Z6, Z6
+	VSHUFF32X4   $0x88, Z16, Z14, Z10
+	VSHUFF32X4   $0xdd, Z16, Z14, Z14
+	VSHUFF32X4   $0x88, Z6, Z2, Z16
+	VSHUFF32X4   $0xdd, Z6, Z2, Z2
+	VSHUFF32X4   $0x44, Z3, Z1, Z6
+	VSHUFF32X4   $0xee, Z3, Z1, Z1
+	VSHUFF32X4   $0x44, Z11, Z7, Z3
+	VSHUFF32X4   $0xee, Z11, Z7, Z7
+	VSHUFF32X4   $0x88, Z3, Z6, Z11
+	VSHUFF32X4   $0xdd, Z3, Z6, Z3
+	VSHUFF32X4   $0x88, Z7, Z1, Z6
+	VSHUFF32X4   $0xdd, Z7, Z1, Z1
+	VSHUFF32X4   $0x44, Z5, Z12, Z7
+	VSHUFF32X4   $0xee, Z5, Z12, Z5
+	VSHUFF32X4   $0x44, Z15, Z9, Z12
+	VSHUFF32X4   $0xee, Z15, Z9, Z9
+	VSHUFF32X4   $0x88, Z12, Z7, Z15
+	VSHUFF32X4   $0xdd, Z12, Z7, Z7
+	VSHUFF32X4   $0x88, Z9, Z5, Z12
+	VSHUFF32X4   $0xdd, Z9, Z5, Z5
+	VSHUFF32X4   $0x44, Z4, Z0, Z9
+	VSHUFF32X4   $0xee, Z4, Z0, Z0
+	VSHUFF32X4   $0x44, Z13, Z8, Z4
+	VSHUFF32X4   $0xee, Z13, Z8, Z8
+	VSHUFF32X4   $0x88, Z4, Z9, Z13
+	VSHUFF32X4   $0xdd, Z4, Z9, Z4
+	VSHUFF32X4   $0x88, Z8, Z0, Z9
+	VSHUFF32X4   $0xdd, Z8, Z0, Z0
+	MOVL         $0x00000fff, CX
+	KMOVW        CX, K2
+	MOVL         beta+68(FP), CX
+	SHLL         $0x01, CX
+	JEQ          n12beta0
+	VBROADCASTSS beta+68(FP), Z8
+	MOVQ         R8, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z10
+	VMOVUPS      Z10, K2, (CX)
+	CMPQ         AX, $0x00000001
+	JLE          n12done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z11
+	VMOVUPS      Z11, K2, (CX)
+	CMPQ         AX, $0x00000002
+	JLE          n12done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z15
+	VMOVUPS      Z15, K2, (CX)
+	CMPQ         AX, $0x00000003
+	JLE          n12done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z13
+	VMOVUPS      Z13, K2, (CX)
+	CMPQ         AX, $0x00000004
+	JLE          n12done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z14
+	VMOVUPS      Z14, K2, (CX)
+	CMPQ         AX, $0x00000005
+	JLE          n12done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z3
+	VMOVUPS      Z3, K2, (CX)
+	CMPQ         AX, $0x00000006
+	JLE          n12done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z7
+	VMOVUPS      Z7, K2, (CX)
+	CMPQ         AX, $0x00000007
+	JLE          n12done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z4
+	VMOVUPS      Z4, K2, (CX)
+	CMPQ         AX, $0x00000008
+	JLE          n12done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z16
+	VMOVUPS      Z16, K2, (CX)
+	CMPQ         AX, $0x00000009
+	JLE          n12done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z6
+	VMOVUPS      Z6, K2, (CX)
+	CMPQ         AX, $0x0000000a
+	JLE          n12done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z12
+	VMOVUPS      Z12, K2, (CX)
+	CMPQ         AX, $0x0000000b
+	JLE          n12done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z9
+	VMOVUPS      Z9, K2, (CX)
+	CMPQ         AX, $0x0000000c
+	JLE          n12done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z2
+	VMOVUPS      Z2, K2, (CX)
+	CMPQ         AX, $0x0000000d
+	JLE          n12done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z1
+	VMOVUPS      Z1, K2, (CX)
+	CMPQ         AX, $0x0000000e
+	JLE          n12done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z5
+	VMOVUPS      Z5, K2, (CX)
+	CMPQ         AX, $0x0000000f
+	JLE          n12done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z0
+	VMOVUPS      Z0, K2, (CX)
+	JMP          n12done
+
+n12beta0:
+	VMOVUPS Z10, K2, (R8)
+	CMPQ    AX, $0x00000001
+	JLE     n12done
+	ADDQ    R9, R8
+	VMOVUPS Z11, K2, (R8)
+	CMPQ    AX, $0x00000002
+	JLE     n12done
+	ADDQ    R9, R8
+	VMOVUPS Z15, K2, (R8)
+	CMPQ    AX, $0x00000003
+	JLE     n12done
+	ADDQ    R9, R8
+	VMOVUPS Z13, K2, (R8)
+	CMPQ    AX, $0x00000004
+	JLE     n12done
+	ADDQ    R9, R8
+	VMOVUPS Z14, K2, (R8)
+	CMPQ    AX, $0x00000005
+	JLE     n12done
+	ADDQ    R9, R8
+	VMOVUPS Z3, K2, (R8)
+	CMPQ    AX, $0x00000006
+	JLE     n12done
+	ADDQ    R9, R8
+	VMOVUPS Z7, K2, (R8)
+	CMPQ    AX, $0x00000007
+	JLE     n12done
+	ADDQ    R9, R8
+	VMOVUPS Z4, K2, (R8)
+	CMPQ    AX, $0x00000008
+	JLE     n12done
+	ADDQ    R9, R8
+	VMOVUPS Z16, K2, (R8)
+	CMPQ    AX, $0x00000009
+	JLE     n12done
+	ADDQ    R9, R8
+	VMOVUPS Z6, K2, (R8)
+	CMPQ    AX, $0x0000000a
+	JLE     n12done
+	ADDQ    R9, R8
+	VMOVUPS Z12, K2, (R8)
+	CMPQ    AX, $0x0000000b
+	JLE     n12done
+	ADDQ    R9, R8
+	VMOVUPS Z9, K2, (R8)
+	CMPQ    AX, $0x0000000c
+	JLE     n12done
+	ADDQ    R9, R8
+	VMOVUPS Z2, K2, (R8)
+	CMPQ    AX, $0x0000000d
+	JLE     n12done
+	ADDQ    R9, R8
+	VMOVUPS Z1, K2, (R8)
+	CMPQ    AX, $0x0000000e
+	JLE     n12done
+	ADDQ    R9, R8
+	VMOVUPS Z5, K2, (R8)
+	CMPQ    AX, $0x0000000f
+	JLE     n12done
+	ADDQ    R9, R8
+	VMOVUPS Z0, K2, (R8)
+
+n12done:
+	VZEROUPPER
+	RET
+
+n13:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	MOVQ   SI, CX
+	LEAQ   (CX)(DI*2), SI
+	ADDQ   DI, SI
+	LEAQ   (SI)(DI*2), R10
+	ADDQ   DI, R10
+	LEAQ   (R10)(DI*2), R11
+	ADDQ   DI, R11
+	LEAQ   (R11)(DI*2), R12
+	ADDQ   DI, R12
+	CMPQ   DX, $0x00000004
+	JLT    n13tail
+
+n13loop:
+	VMOVUPS          (BX), Z13
+	VFMADD231PS.BCST (CX), Z13, Z0
+	VFMADD231PS.BCST (CX)(DI*1), Z13, Z1
+	VFMADD231PS.BCST (CX)(DI*2), Z13, Z2
+	VFMADD231PS.BCST (SI), Z13, Z3
+	VFMADD231PS.BCST (SI)(DI*1), Z13, Z4
+	VFMADD231PS.BCST (SI)(DI*2), Z13, Z5
+	VFMADD231PS.BCST (R10), Z13, Z6
+	VFMADD231PS.BCST (R10)(DI*1), Z13, Z7
+	VFMADD231PS.BCST (R10)(DI*2), Z13, Z8
+	VFMADD231PS.BCST (R11), Z13, Z9
+	VFMADD231PS.BCST (R11)(DI*1), Z13, Z10
+	VFMADD231PS.BCST (R11)(DI*2), Z13, Z11
+	VFMADD231PS.BCST (R12), Z13, Z12
+	VMOVUPS          128(BX), Z13
+	VFMADD231PS.BCST 4(CX), Z13, Z0
+	VFMADD231PS.BCST 4(CX)(DI*1), Z13, Z1
+	VFMADD231PS.BCST 4(CX)(DI*2), Z13, Z2
+	VFMADD231PS.BCST 4(SI), Z13, Z3
+	VFMADD231PS.BCST 4(SI)(DI*1), Z13, Z4
+	VFMADD231PS.BCST 4(SI)(DI*2), Z13, Z5
+	VFMADD231PS.BCST 4(R10), Z13, Z6
+	VFMADD231PS.BCST 4(R10)(DI*1), Z13, Z7
+	VFMADD231PS.BCST 4(R10)(DI*2), Z13, Z8
+	VFMADD231PS.BCST 4(R11), Z13, Z9
+	VFMADD231PS.BCST 4(R11)(DI*1), Z13, Z10
+	VFMADD231PS.BCST 4(R11)(DI*2), Z13, Z11
+	VFMADD231PS.BCST 4(R12), Z13, Z12
+	VMOVUPS          256(BX), Z13
+	VFMADD231PS.BCST 8(CX), Z13, Z0
+	VFMADD231PS.BCST 8(CX)(DI*1), Z13, Z1
+	VFMADD231PS.BCST 8(CX)(DI*2), Z13, Z2
+	VFMADD231PS.BCST 8(SI), Z13, Z3
+	VFMADD231PS.BCST 8(SI)(DI*1), Z13, Z4
+	VFMADD231PS.BCST 8(SI)(DI*2), Z13, Z5
+	VFMADD231PS.BCST 8(R10), Z13, Z6
+	VFMADD231PS.BCST 8(R10)(DI*1), Z13, Z7
+	VFMADD231PS.BCST 8(R10)(DI*2), Z13, Z8
+	VFMADD231PS.BCST 8(R11), Z13, Z9
+	VFMADD231PS.BCST 8(R11)(DI*1), Z13, Z10
+	VFMADD231PS.BCST 8(R11)(DI*2), Z13, Z11
+	VFMADD231PS.BCST 8(R12), Z13, Z12
+	VMOVUPS          384(BX), Z13
+	VFMADD231PS.BCST 12(CX), Z13, Z0
+	VFMADD231PS.BCST 12(CX)(DI*1), Z13, Z1
+	VFMADD231PS.BCST 12(CX)(DI*2), Z13, Z2
+	VFMADD231PS.BCST 12(SI), Z13, Z3
+	VFMADD231PS.BCST 12(SI)(DI*1), Z13, Z4
+	VFMADD231PS.BCST 12(SI)(DI*2), Z13, Z5
+	VFMADD231PS.BCST 12(R10), Z13, Z6
+	VFMADD231PS.BCST 12(R10)(DI*1), Z13, Z7
+	VFMADD231PS.BCST 12(R10)(DI*2), Z13, Z8
+	VFMADD231PS.BCST 12(R11), Z13, Z9
+	VFMADD231PS.BCST 12(R11)(DI*1), Z13, Z10
+	VFMADD231PS.BCST 12(R11)(DI*2), Z13, Z11
+	VFMADD231PS.BCST 12(R12), Z13, Z12
+	ADDQ             $0x00000200, BX
+	ADDQ             $0x00000010, CX
+	ADDQ             $0x00000010, SI
+	ADDQ             $0x00000010, R10
+	ADDQ             $0x00000010, R11
+	ADDQ             $0x00000010, R12
+	SUBQ             $0x00000004, DX
+	CMPQ             DX, $0x00000004
+	JGE              n13loop
+
+n13tail:
+	TESTQ DX, DX
+	JEQ   n13store
+
+n13one:
+	VMOVUPS          (BX), Z13
+	VFMADD231PS.BCST (CX), Z13, Z0
+	VFMADD231PS.BCST (CX)(DI*1), Z13, Z1
+	VFMADD231PS.BCST (CX)(DI*2), Z13, Z2
+	VFMADD231PS.BCST (SI), Z13, Z3
+	VFMADD231PS.BCST (SI)(DI*1), Z13, Z4
+	VFMADD231PS.BCST (SI)(DI*2), Z13, Z5
+	VFMADD231PS.BCST (R10), Z13, Z6
+	VFMADD231PS.BCST (R10)(DI*1), Z13, Z7
+	VFMADD231PS.BCST (R10)(DI*2), Z13, Z8
+	VFMADD231PS.BCST (R11), Z13, Z9
+	VFMADD231PS.BCST (R11)(DI*1), Z13, Z10
+	VFMADD231PS.BCST (R11)(DI*2), Z13, Z11
+	VFMADD231PS.BCST (R12), Z13, Z12
+	ADDQ             $0x00000080, BX
+	ADDQ             $0x00000004, CX
+	ADDQ             $0x00000004, SI
+	ADDQ             $0x00000004, R10
+	ADDQ             $0x00000004, R11
+	ADDQ             $0x00000004, R12
+	DECQ             DX
+	JNE              n13one
+
+n13store:
+	// t = alpha*acc, transposed into rows of C; c = t + beta*c (beta == ±0: c is not read).
+	VBROADCASTSS alpha+64(FP), Z13
+	VPXORD       Z14, Z14, Z14
+	VMULPS       Z13, Z0, Z0
+	VMULPS       Z13, Z1, Z1
+	VMULPS       Z13, Z2, Z2
+	VMULPS       Z13, Z3, Z3
+	VMULPS       Z13, Z4, Z4
+	VMULPS       Z13, Z5, Z5
+	VMULPS       Z13, Z6, Z6
+	VMULPS       Z13, Z7, Z7
+	VMULPS       Z13, Z8, Z8
+	VMULPS       Z13, Z9, Z9
+	VMULPS       Z13, Z10, Z10
+	VMULPS       Z13, Z11, Z11
+	VMULPS       Z13, Z12, Z12
+	VUNPCKLPS    Z1, Z0, Z13
+	VUNPCKHPS    Z1, Z0, Z0
+	VUNPCKLPS    Z3, Z2, Z1
+	VUNPCKHPS    Z3, Z2, Z2
+	VUNPCKLPS    Z5, Z4, Z3
+	VUNPCKHPS    Z5, Z4, Z4
+	VUNPCKLPS    Z7, Z6, Z5
+	VUNPCKHPS    Z7, Z6, Z6
+	VUNPCKLPS    Z9, Z8, Z7
+	VUNPCKHPS    Z9, Z8, Z8
+	VUNPCKLPS    Z11, Z10, Z9
+	VUNPCKHPS    Z11, Z10, Z10
+	VUNPCKLPS    Z14, Z12, Z11
+	VUNPCKHPS    Z14, Z12, Z12
+	VUNPCKLPS    Z14, Z14, Z15
+	VUNPCKHPS    Z14, Z14, Z14
+	VSHUFPS      $0x44, Z1, Z13, Z16
+	VSHUFPS      $0xee, Z1, Z13, Z1
+	VSHUFPS      $0x44, Z2, Z0, Z13
+	VSHUFPS      $0xee, Z2, Z0, Z0
+	VSHUFPS      $0x44, Z5, Z3, Z2
+	VSHUFPS      $0xee, Z5, Z3, Z3
+	VSHUFPS      $0x44, Z6, Z4, Z5
+	VSHUFPS      $0xee, Z6, Z4, Z4
+	VSHUFPS      $0x44, Z9, Z7, Z6
+	VSHUFPS      $0xee, Z9, Z7, Z7
+	VSHUFPS      $0x44, Z10, Z8, Z9
+	VSHUFPS      $0xee, Z10, Z8, Z8
+	VSHUFPS      $0x44, Z15, Z11, Z10
+	VSHUFPS      $0xee, Z15, Z11, Z11
+	VSHUFPS      $0x44, Z14, Z12, Z15
+	VSHUFPS      $0xee, Z14, Z12, Z12
+	VSHUFF32X4   $0x44, Z2, Z16, Z14
+	VSHUFF32X4   $0xee, Z2, Z16, Z2
+	VSHUFF32X4   $0x44, Z10, Z6, Z16
+	VSHUFF32X4   $0xee, Z10, Z6, Z6
+	VSHUFF32X4   $0x88, Z16, Z14, Z10
+	VSHUFF32X4   $0xdd, Z16, Z14, Z14
+	VSHUFF32X4   $0x88, Z6, Z2, Z16
+	VSHUFF32X4   $0xdd, Z6, Z2, Z2
+	VSHUFF32X4   $0x44, Z3, Z1, Z6
+	VSHUFF32X4   $0xee, Z3, Z1, Z1
+	VSHUFF32X4   $0x44, Z11, Z7, Z3
+	VSHUFF32X4   $0xee, Z11, Z7, Z7
+	VSHUFF32X4   $0x88, Z3, Z6, Z11
+	VSHUFF32X4   $0xdd, Z3, Z6, Z3
+	VSHUFF32X4   $0x88, Z7, Z1, Z6
+	VSHUFF32X4   $0xdd, Z7, Z1, Z1
+	VSHUFF32X4   $0x44, Z5, Z13, Z7
+	VSHUFF32X4   $0xee, Z5, Z13, Z5
+	VSHUFF32X4   $0x44, Z15, Z9, Z13
+	VSHUFF32X4   $0xee, Z15, Z9, Z9
+	VSHUFF32X4   $0x88, Z13, Z7, Z15
+	VSHUFF32X4   $0xdd, Z13, Z7, Z7
+	VSHUFF32X4   $0x88, Z9, Z5, Z13
+	VSHUFF32X4   $0xdd, Z9, Z5, Z5
+	VSHUFF32X4   $0x44, Z4, Z0, Z9
+	VSHUFF32X4   $0xee, Z4, Z0, Z0
+	VSHUFF32X4   $0x44, Z12, Z8, Z4
+	VSHUFF32X4   $0xee, Z12, Z8, Z8
+	VSHUFF32X4   $0x88, Z4, Z9, Z12
+	VSHUFF32X4   $0xdd, Z4, Z9, Z4
+	VSHUFF32X4   $0x88, Z8, Z0, Z9
+	VSHUFF32X4   $0xdd, Z8, Z0, Z0
+	MOVL         $0x00001fff, CX
+	KMOVW        CX, K2
+	MOVL         beta+68(FP), CX
+	SHLL         $0x01, CX
+	JEQ          n13beta0
+	VBROADCASTSS beta+68(FP), Z8
+	MOVQ         R8, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z10
+	VMOVUPS      Z10, K2, (CX)
+	CMPQ         AX, $0x00000001
+	JLE          n13done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z11
+	VMOVUPS      Z11, K2, (CX)
+	CMPQ         AX, $0x00000002
+	JLE          n13done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z15
+	VMOVUPS      Z15, K2, (CX)
+	CMPQ         AX, $0x00000003
+	JLE          n13done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z12
+	VMOVUPS      Z12, K2, (CX)
+	CMPQ         AX, $0x00000004
+	JLE          n13done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z14
+	VMOVUPS      Z14, K2, (CX)
+	CMPQ         AX, $0x00000005
+	JLE          n13done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z3
+	VMOVUPS      Z3, K2, (CX)
+	CMPQ         AX, $0x00000006
+	JLE          n13done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z7
+	VMOVUPS      Z7, K2, (CX)
+	CMPQ         AX, $0x00000007
+	JLE          n13done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z4
+	VMOVUPS      Z4, K2, (CX)
+	CMPQ         AX, $0x00000008
+	JLE          n13done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z16
+	VMOVUPS      Z16, K2, (CX)
+	CMPQ         AX, $0x00000009
+	JLE          n13done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z6
+	VMOVUPS      Z6, K2, (CX)
+	CMPQ         AX, $0x0000000a
+	JLE          n13done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z13
+	VMOVUPS      Z13, K2, (CX)
+	CMPQ         AX, $0x0000000b
+	JLE          n13done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z9
+	VMOVUPS      Z9, K2, (CX)
+	CMPQ         AX, $0x0000000c
+	JLE          n13done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z2
+	VMOVUPS      Z2, K2, (CX)
+	CMPQ         AX, $0x0000000d
+	JLE          n13done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z1
+	VMOVUPS      Z1, K2, (CX)
+	CMPQ         AX, $0x0000000e
+	JLE          n13done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z5
+	VMOVUPS      Z5, K2, (CX)
+	CMPQ         AX, $0x0000000f
+	JLE          n13done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z0
+	VMOVUPS      Z0, K2, (CX)
+	JMP          n13done
+
+n13beta0:
+	VMOVUPS Z10, K2, (R8)
+	CMPQ    AX, $0x00000001
+	JLE     n13done
+	ADDQ    R9, R8
+	VMOVUPS Z11, K2, (R8)
+	CMPQ    AX, $0x00000002
+	JLE     n13done
+	ADDQ    R9, R8
+	VMOVUPS Z15, K2, (R8)
+	CMPQ    AX, $0x00000003
+	JLE     n13done
+	ADDQ    R9, R8
+	VMOVUPS Z12, K2, (R8)
+	CMPQ    AX, $0x00000004
+	JLE     n13done
+	ADDQ    R9, R8
+	VMOVUPS Z14, K2, (R8)
+	CMPQ    AX, $0x00000005
+	JLE     n13done
+	ADDQ    R9, R8
+	VMOVUPS Z3, K2, (R8)
+	CMPQ    AX, $0x00000006
+	JLE     n13done
+	ADDQ    R9, R8
+	VMOVUPS Z7, K2, (R8)
+	CMPQ    AX, $0x00000007
+	JLE     n13done
+	ADDQ    R9, R8
+	VMOVUPS Z4, K2, (R8)
+	CMPQ    AX, $0x00000008
+	JLE     n13done
+	ADDQ    R9, R8
+	VMOVUPS Z16, K2, (R8)
+	CMPQ    AX, $0x00000009
+	JLE     n13done
+	ADDQ    R9, R8
+	VMOVUPS Z6, K2, (R8)
+	CMPQ    AX, $0x0000000a
+	JLE     n13done
+	ADDQ    R9, R8
+	VMOVUPS Z13, K2, (R8)
+	CMPQ    AX, $0x0000000b
+	JLE     n13done
+	ADDQ    R9, R8
+	VMOVUPS Z9, K2, (R8)
+	CMPQ    AX, $0x0000000c
+	JLE     n13done
+	ADDQ    R9, R8
+	VMOVUPS Z2, K2, (R8)
+	CMPQ    AX, $0x0000000d
+	JLE     n13done
+	ADDQ    R9, R8
+	VMOVUPS Z1, K2, (R8)
+	CMPQ    AX, $0x0000000e
+	JLE     n13done
+	ADDQ    R9, R8
+	VMOVUPS Z5, K2, (R8)
+	CMPQ    AX, $0x0000000f
+	JLE     n13done
+	ADDQ    R9, R8
+	VMOVUPS Z0, K2, (R8)
+
+n13done:
+	VZEROUPPER
+	RET
+
+n14:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	MOVQ   SI, CX
+	LEAQ   (CX)(DI*2), SI
+	ADDQ   DI, SI
+	LEAQ   (SI)(DI*2), R10
+	ADDQ   DI, R10
+	LEAQ   (R10)(DI*2), R11
+	ADDQ   DI, R11
+	LEAQ   (R11)(DI*2), R12
+	ADDQ   DI, R12
+	CMPQ   DX, $0x00000004
+	JLT    n14tail
+
+n14loop:
+	VMOVUPS          (BX), Z14
+	VFMADD231PS.BCST (CX), Z14, Z0
+	VFMADD231PS.BCST (CX)(DI*1), Z14, Z1
+	VFMADD231PS.BCST (CX)(DI*2), Z14, Z2
+	VFMADD231PS.BCST (SI), Z14, Z3
+	VFMADD231PS.BCST (SI)(DI*1), Z14, Z4
+	VFMADD231PS.BCST (SI)(DI*2), Z14, Z5
+	VFMADD231PS.BCST (R10), Z14, Z6
+	VFMADD231PS.BCST (R10)(DI*1), Z14, Z7
+	VFMADD231PS.BCST (R10)(DI*2), Z14, Z8
+	VFMADD231PS.BCST (R11), Z14, Z9
+	VFMADD231PS.BCST (R11)(DI*1), Z14, Z10
+	VFMADD231PS.BCST (R11)(DI*2), Z14, Z11
+	VFMADD231PS.BCST (R12), Z14, Z12
+	VFMADD231PS.BCST (R12)(DI*1), Z14, Z13
+	VMOVUPS          128(BX), Z14
+	VFMADD231PS.BCST 4(CX), Z14, Z0
+	VFMADD231PS.BCST 4(CX)(DI*1), Z14, Z1
+	VFMADD231PS.BCST 4(CX)(DI*2), Z14, Z2
+	VFMADD231PS.BCST 4(SI), Z14, Z3
+	VFMADD231PS.BCST 4(SI)(DI*1), Z14, Z4
+	VFMADD231PS.BCST 4(SI)(DI*2), Z14, Z5
+	VFMADD231PS.BCST 4(R10), Z14, Z6
+	VFMADD231PS.BCST 4(R10)(DI*1), Z14, Z7
+	VFMADD231PS.BCST 4(R10)(DI*2), Z14, Z8
+	VFMADD231PS.BCST 4(R11), Z14, Z9
+	VFMADD231PS.BCST 4(R11)(DI*1), Z14, Z10
+	VFMADD231PS.BCST 4(R11)(DI*2), Z14, Z11
+	VFMADD231PS.BCST 4(R12), Z14, Z12
+	VFMADD231PS.BCST 4(R12)(DI*1), Z14, Z13
+	VMOVUPS          256(BX), Z14
+	VFMADD231PS.BCST 8(CX), Z14, Z0
+	VFMADD231PS.BCST 8(CX)(DI*1), Z14, Z1
+	VFMADD231PS.BCST 8(CX)(DI*2), Z14, Z2
+	VFMADD231PS.BCST 8(SI), Z14, Z3
+	VFMADD231PS.BCST 8(SI)(DI*1), Z14, Z4
+	VFMADD231PS.BCST 8(SI)(DI*2), Z14, Z5
+	VFMADD231PS.BCST 8(R10), Z14, Z6
+	VFMADD231PS.BCST 8(R10)(DI*1), Z14, Z7
+	VFMADD231PS.BCST 8(R10)(DI*2), Z14, Z8
+	VFMADD231PS.BCST 8(R11), Z14, Z9
+	VFMADD231PS.BCST 8(R11)(DI*1), Z14, Z10
+	VFMADD231PS.BCST 8(R11)(DI*2), Z14, Z11
+	VFMADD231PS.BCST 8(R12), Z14, Z12
+	VFMADD231PS.BCST 8(R12)(DI*1), Z14, Z13
+	VMOVUPS          384(BX), Z14
+	VFMADD231PS.BCST 12(CX), Z14, Z0
+	VFMADD231PS.BCST 12(CX)(DI*1), Z14, Z1
+	VFMADD231PS.BCST 12(CX)(DI*2), Z14, Z2
+	VFMADD231PS.BCST 12(SI), Z14, Z3
+	VFMADD231PS.BCST 12(SI)(DI*1), Z14, Z4
+	VFMADD231PS.BCST 12(SI)(DI*2), Z14, Z5
+	VFMADD231PS.BCST 12(R10), Z14, Z6
+	VFMADD231PS.BCST 12(R10)(DI*1), Z14, Z7
+	VFMADD231PS.BCST 12(R10)(DI*2), Z14, Z8
+	VFMADD231PS.BCST 12(R11), Z14, Z9
+	VFMADD231PS.BCST 12(R11)(DI*1), Z14, Z10
+	VFMADD231PS.BCST 12(R11)(DI*2), Z14, Z11
+	VFMADD231PS.BCST 12(R12), Z14, Z12
+	VFMADD231PS.BCST 12(R12)(DI*1), Z14, Z13
+	ADDQ             $0x00000200, BX
+	ADDQ             $0x00000010, CX
+	ADDQ             $0x00000010, SI
+	ADDQ             $0x00000010, R10
+	ADDQ             $0x00000010, R11
+	ADDQ             $0x00000010, R12
+	SUBQ             $0x00000004, DX
+	CMPQ             DX, $0x00000004
+	JGE              n14loop
+
+n14tail:
+	TESTQ DX, DX
+	JEQ   n14store
+
+n14one:
+	VMOVUPS          (BX), Z14
+	VFMADD231PS.BCST (CX), Z14, Z0
+	VFMADD231PS.BCST (CX)(DI*1), Z14, Z1
+	VFMADD231PS.BCST (CX)(DI*2), Z14, Z2
+	VFMADD231PS.BCST (SI), Z14, Z3
+	VFMADD231PS.BCST (SI)(DI*1), Z14, Z4
+	VFMADD231PS.BCST (SI)(DI*2), Z14, Z5
+	VFMADD231PS.BCST (R10), Z14, Z6
+	VFMADD231PS.BCST (R10)(DI*1), Z14, Z7
+	VFMADD231PS.BCST (R10)(DI*2), Z14, Z8
+	VFMADD231PS.BCST (R11), Z14, Z9
+	VFMADD231PS.BCST (R11)(DI*1), Z14, Z10
+	VFMADD231PS.BCST (R11)(DI*2), Z14, Z11
+	VFMADD231PS.BCST (R12), Z14, Z12
+	VFMADD231PS.BCST (R12)(DI*1), Z14, Z13
+	ADDQ             $0x00000080, BX
+	ADDQ             $0x00000004, CX
+	ADDQ             $0x00000004, SI
+	ADDQ             $0x00000004, R10
+	ADDQ             $0x00000004, R11
+	ADDQ             $0x00000004, R12
+	DECQ             DX
+	JNE              n14one
+
+n14store:
+	// t = alpha*acc, transposed into rows of C; c = t + beta*c (beta == ±0: c is not read).
+	VBROADCASTSS alpha+64(FP), Z14
+	VPXORD       Z15, Z15, Z15
+	VMULPS       Z14, Z0, Z0
+	VMULPS       Z14, Z1, Z1
+	VMULPS       Z14, Z2, Z2
+	VMULPS       Z14, Z3, Z3
+	VMULPS       Z14, Z4, Z4
+	VMULPS       Z14, Z5, Z5
+	VMULPS       Z14, Z6, Z6
+	VMULPS       Z14, Z7, Z7
+	VMULPS       Z14, Z8, Z8
+	VMULPS       Z14, Z9, Z9
+	VMULPS       Z14, Z10, Z10
+	VMULPS       Z14, Z11, Z11
+	VMULPS       Z14, Z12, Z12
+	VMULPS       Z14, Z13, Z13
+	VUNPCKLPS    Z1, Z0, Z14
+	VUNPCKHPS    Z1, Z0, Z0
+	VUNPCKLPS    Z3, Z2, Z1
+	VUNPCKHPS    Z3, Z2, Z2
+	VUNPCKLPS    Z5, Z4, Z3
+	VUNPCKHPS    Z5, Z4, Z4
+	VUNPCKLPS    Z7, Z6, Z5
+	VUNPCKHPS    Z7, Z6, Z6
+	VUNPCKLPS    Z9, Z8, Z7
+	VUNPCKHPS    Z9, Z8, Z8
+	VUNPCKLPS    Z11, Z10, Z9
+	VUNPCKHPS    Z11, Z10, Z10
+	VUNPCKLPS    Z13, Z12, Z11
+	VUNPCKHPS    Z13, Z12, Z12
+	VUNPCKLPS    Z15, Z15, Z13
+	VUNPCKHPS    Z15, Z15, Z15
+	VSHUFPS      $0x44, Z1, Z14, Z16
+	VSHUFPS      $0xee, Z1, Z14, Z1
+	VSHUFPS      $0x44, Z2, Z0, Z14
+	VSHUFPS      $0xee, Z2, Z0, Z0
+	VSHUFPS      $0x44, Z5, Z3, Z2
+	VSHUFPS      $0xee, Z5, Z3, Z3
+	VSHUFPS      $0x44, Z6, Z4, Z5
+	VSHUFPS      $0xee, Z6, Z4, Z4
+	VSHUFPS      $0x44, Z9, Z7, Z6
+	VSHUFPS      $0xee, Z9, Z7, Z7
+	VSHUFPS      $0x44, Z10, Z8, Z9
+	VSHUFPS      $0xee, Z10, Z8, Z8
+	VSHUFPS      $0x44, Z13, Z11, Z10
+	VSHUFPS      $0xee, Z13, Z11, Z11
+	VSHUFPS      $0x44, Z15, Z12, Z13
+	VSHUFPS      $0xee, Z15, Z12, Z12
+	VSHUFF32X4   $0x44, Z2, Z16, Z15
+	VSHUFF32X4   $0xee, Z2, Z16, Z2
+	VSHUFF32X4   $0x44, Z10, Z6, Z16
+	VSHUFF32X4   $0xee, Z10, Z6, Z6
+	VSHUFF32X4   $0x88, Z16, Z15, Z10
+	VSHUFF32X4   $0xdd, Z16, Z15, Z15
+	VSHUFF32X4   $0x88, Z6, Z2, Z16
+	VSHUFF32X4   $0xdd, Z6, Z2, Z2
+	VSHUFF32X4   $0x44, Z3, Z1, Z6
+	VSHUFF32X4   $0xee, Z3, Z1, Z1
+	VSHUFF32X4   $0x44, Z11, Z7, Z3
+	VSHUFF32X4   $0xee, Z11, Z7, Z7
+	VSHUFF32X4   $0x88, Z3, Z6, Z11
+	VSHUFF32X4   $0xdd, Z3, Z6, Z3
+	VSHUFF32X4   $0x88, Z7, Z1, Z6
+	VSHUFF32X4   $0xdd, Z7, Z1, Z1
+	VSHUFF32X4   $0x44, Z5, Z14, Z7
+	VSHUFF32X4   $0xee, Z5, Z14, Z5
+	VSHUFF32X4   $0x44, Z13, Z9, Z14
+	VSHUFF32X4   $0xee, Z13, Z9, Z9
+	VSHUFF32X4   $0x88, Z14, Z7, Z13
+	VSHUFF32X4   $0xdd, Z14, Z7, Z7
+	VSHUFF32X4   $0x88, Z9, Z5, Z14
+	VSHUFF32X4   $0xdd, Z9, Z5, Z5
+	VSHUFF32X4   $0x44, Z4, Z0, Z9
+	VSHUFF32X4   $0xee, Z4, Z0, Z0
+	VSHUFF32X4   $0x44, Z12, Z8, Z4
+	VSHUFF32X4   $0xee, Z12, Z8, Z8
+	VSHUFF32X4   $0x88, Z4, Z9, Z12
+	VSHUFF32X4   $0xdd, Z4, Z9, Z4
+	VSHUFF32X4   $0x88, Z8, Z0, Z9
+	VSHUFF32X4   $0xdd, Z8, Z0, Z0
+	MOVL         $0x00003fff, CX
+	KMOVW        CX, K2
+	MOVL         beta+68(FP), CX
+	SHLL         $0x01, CX
+	JEQ          n14beta0
+	VBROADCASTSS beta+68(FP), Z8
+	MOVQ         R8, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z10
+	VMOVUPS      Z10, K2, (CX)
+	CMPQ         AX, $0x00000001
+	JLE          n14done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z11
+	VMOVUPS      Z11, K2, (CX)
+	CMPQ         AX, $0x00000002
+	JLE          n14done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z13
+	VMOVUPS      Z13, K2, (CX)
+	CMPQ         AX, $0x00000003
+	JLE          n14done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z12
+	VMOVUPS      Z12, K2, (CX)
+	CMPQ         AX, $0x00000004
+	JLE          n14done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z15
+	VMOVUPS      Z15, K2, (CX)
+	CMPQ         AX, $0x00000005
+	JLE          n14done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z3
+	VMOVUPS      Z3, K2, (CX)
+	CMPQ         AX, $0x00000006
+	JLE          n14done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z7
+	VMOVUPS      Z7, K2, (CX)
+	CMPQ         AX, $0x00000007
+	JLE          n14done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z4
+	VMOVUPS      Z4, K2, (CX)
+	CMPQ         AX, $0x00000008
+	JLE          n14done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z16
+	VMOVUPS      Z16, K2, (CX)
+	CMPQ         AX, $0x00000009
+	JLE          n14done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z6
+	VMOVUPS      Z6, K2, (CX)
+	CMPQ         AX, $0x0000000a
+	JLE          n14done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z14
+	VMOVUPS      Z14, K2, (CX)
+	CMPQ         AX, $0x0000000b
+	JLE          n14done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z9
+	VMOVUPS      Z9, K2, (CX)
+	CMPQ         AX, $0x0000000c
+	JLE          n14done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z2
+	VMOVUPS      Z2, K2, (CX)
+	CMPQ         AX, $0x0000000d
+	JLE          n14done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z1
+	VMOVUPS      Z1, K2, (CX)
+	CMPQ         AX, $0x0000000e
+	JLE          n14done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z5
+	VMOVUPS      Z5, K2, (CX)
+	CMPQ         AX, $0x0000000f
+	JLE          n14done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z0
+	VMOVUPS      Z0, K2, (CX)
+	JMP          n14done
+
+n14beta0:
+	VMOVUPS Z10, K2, (R8)
+	CMPQ    AX, $0x00000001
+	JLE     n14done
+	ADDQ    R9, R8
+	VMOVUPS Z11, K2, (R8)
+	CMPQ    AX, $0x00000002
+	JLE     n14done
+	ADDQ    R9, R8
+	VMOVUPS Z13, K2, (R8)
+	CMPQ    AX, $0x00000003
+	JLE     n14done
+	ADDQ    R9, R8
+	VMOVUPS Z12, K2, (R8)
+	CMPQ    AX, $0x00000004
+	JLE     n14done
+	ADDQ    R9, R8
+	VMOVUPS Z15, K2, (R8)
+	CMPQ    AX, $0x00000005
+	JLE     n14done
+	ADDQ    R9, R8
+	VMOVUPS Z3, K2, (R8)
+	CMPQ    AX, $0x00000006
+	JLE     n14done
+	ADDQ    R9, R8
+	VMOVUPS Z7, K2, (R8)
+	CMPQ    AX, $0x00000007
+	JLE     n14done
+	ADDQ    R9, R8
+	VMOVUPS Z4, K2, (R8)
+	CMPQ    AX, $0x00000008
+	JLE     n14done
+	ADDQ    R9, R8
+	VMOVUPS Z16, K2, (R8)
+	CMPQ    AX, $0x00000009
+	JLE     n14done
+	ADDQ    R9, R8
+	VMOVUPS Z6, K2, (R8)
+	CMPQ    AX, $0x0000000a
+	JLE     n14done
+	ADDQ    R9, R8
+	VMOVUPS Z14, K2, (R8)
+	CMPQ    AX, $0x0000000b
+	JLE     n14done
+	ADDQ    R9, R8
+	VMOVUPS Z9, K2, (R8)
+	CMPQ    AX, $0x0000000c
+	JLE     n14done
+	ADDQ    R9, R8
+	VMOVUPS Z2, K2, (R8)
+	CMPQ    AX, $0x0000000d
+	JLE     n14done
+	ADDQ    R9, R8
+	VMOVUPS Z1, K2, (R8)
+	CMPQ    AX, $0x0000000e
+	JLE     n14done
+	ADDQ    R9, R8
+	VMOVUPS Z5, K2, (R8)
+	CMPQ    AX, $0x0000000f
+	JLE     n14done
+	ADDQ    R9, R8
+	VMOVUPS Z0, K2, (R8)
+
+n14done:
+	VZEROUPPER
+	RET
+
+n15:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	MOVQ   SI, CX
+	LEAQ   (CX)(DI*2), SI
+	ADDQ   DI, SI
+	LEAQ   (SI)(DI*2), R10
+	ADDQ   DI, R10
+	LEAQ   (R10)(DI*2), R11
+	ADDQ   DI, R11
+	LEAQ   (R11)(DI*2), R12
+	ADDQ   DI, R12
+	CMPQ   DX, $0x00000004
+	JLT    n15tail
+
+n15loop:
+	VMOVUPS          (BX), Z15
+	VFMADD231PS.BCST (CX), Z15, Z0
+	VFMADD231PS.BCST (CX)(DI*1), Z15, Z1
+	VFMADD231PS.BCST (CX)(DI*2), Z15, Z2
+	VFMADD231PS.BCST (SI), Z15, Z3
+	VFMADD231PS.BCST (SI)(DI*1), Z15, Z4
+	VFMADD231PS.BCST (SI)(DI*2), Z15, Z5
+	VFMADD231PS.BCST (R10), Z15, Z6
+	VFMADD231PS.BCST (R10)(DI*1), Z15, Z7
+	VFMADD231PS.BCST (R10)(DI*2), Z15, Z8
+	VFMADD231PS.BCST (R11), Z15, Z9
+	VFMADD231PS.BCST (R11)(DI*1), Z15, Z10
+	VFMADD231PS.BCST (R11)(DI*2), Z15, Z11
+	VFMADD231PS.BCST (R12), Z15, Z12
+	VFMADD231PS.BCST (R12)(DI*1), Z15, Z13
+	VFMADD231PS.BCST (R12)(DI*2), Z15, Z14
+	VMOVUPS          128(BX), Z15
+	VFMADD231PS.BCST 4(CX), Z15, Z0
+	VFMADD231PS.BCST 4(CX)(DI*1), Z15, Z1
+	VFMADD231PS.BCST 4(CX)(DI*2), Z15, Z2
+	VFMADD231PS.BCST 4(SI), Z15, Z3
+	VFMADD231PS.BCST 4(SI)(DI*1), Z15, Z4
+	VFMADD231PS.BCST 4(SI)(DI*2), Z15, Z5
+	VFMADD231PS.BCST 4(R10), Z15, Z6
+	VFMADD231PS.BCST 4(R10)(DI*1), Z15, Z7
+	VFMADD231PS.BCST 4(R10)(DI*2), Z15, Z8
+	VFMADD231PS.BCST 4(R11), Z15, Z9
+	VFMADD231PS.BCST 4(R11)(DI*1), Z15, Z10
+	VFMADD231PS.BCST 4(R11)(DI*2), Z15, Z11
+	VFMADD231PS.BCST 4(R12), Z15, Z12
+	VFMADD231PS.BCST 4(R12)(DI*1), Z15, Z13
+	VFMADD231PS.BCST 4(R12)(DI*2), Z15, Z14
+	VMOVUPS          256(BX), Z15
+	VFMADD231PS.BCST 8(CX), Z15, Z0
+	VFMADD231PS.BCST 8(CX)(DI*1), Z15, Z1
+	VFMADD231PS.BCST 8(CX)(DI*2), Z15, Z2
+	VFMADD231PS.BCST 8(SI), Z15, Z3
+	VFMADD231PS.BCST 8(SI)(DI*1), Z15, Z4
+	VFMADD231PS.BCST 8(SI)(DI*2), Z15, Z5
+	VFMADD231PS.BCST 8(R10), Z15, Z6
+	VFMADD231PS.BCST 8(R10)(DI*1), Z15, Z7
+	VFMADD231PS.BCST 8(R10)(DI*2), Z15, Z8
+	VFMADD231PS.BCST 8(R11), Z15, Z9
+	VFMADD231PS.BCST 8(R11)(DI*1), Z15, Z10
+	VFMADD231PS.BCST 8(R11)(DI*2), Z15, Z11
+	VFMADD231PS.BCST 8(R12), Z15, Z12
+	VFMADD231PS.BCST 8(R12)(DI*1), Z15, Z13
+	VFMADD231PS.BCST 8(R12)(DI*2), Z15, Z14
+	VMOVUPS          384(BX), Z15
+	VFMADD231PS.BCST 12(CX), Z15, Z0
+	VFMADD231PS.BCST 12(CX)(DI*1), Z15, Z1
+	VFMADD231PS.BCST 12(CX)(DI*2), Z15, Z2
+	VFMADD231PS.BCST 12(SI), Z15, Z3
+	VFMADD231PS.BCST 12(SI)(DI*1), Z15, Z4
+	VFMADD231PS.BCST 12(SI)(DI*2), Z15, Z5
+	VFMADD231PS.BCST 12(R10), Z15, Z6
+	VFMADD231PS.BCST 12(R10)(DI*1), Z15, Z7
+	VFMADD231PS.BCST 12(R10)(DI*2), Z15, Z8
+	VFMADD231PS.BCST 12(R11), Z15, Z9
+	VFMADD231PS.BCST 12(R11)(DI*1), Z15, Z10
+	VFMADD231PS.BCST 12(R11)(DI*2), Z15, Z11
+	VFMADD231PS.BCST 12(R12), Z15, Z12
+	VFMADD231PS.BCST 12(R12)(DI*1), Z15, Z13
+	VFMADD231PS.BCST 12(R12)(DI*2), Z15, Z14
+	ADDQ             $0x00000200, BX
+	ADDQ             $0x00000010, CX
+	ADDQ             $0x00000010, SI
+	ADDQ             $0x00000010, R10
+	ADDQ             $0x00000010, R11
+	ADDQ             $0x00000010, R12
+	SUBQ             $0x00000004, DX
+	CMPQ             DX, $0x00000004
+	JGE              n15loop
+
+n15tail:
+	TESTQ DX, DX
+	JEQ   n15store
+
+n15one:
+	VMOVUPS          (BX), Z15
+	VFMADD231PS.BCST (CX), Z15, Z0
+	VFMADD231PS.BCST (CX)(DI*1), Z15, Z1
+	VFMADD231PS.BCST (CX)(DI*2), Z15, Z2
+	VFMADD231PS.BCST (SI), Z15, Z3
+	VFMADD231PS.BCST (SI)(DI*1), Z15, Z4
+	VFMADD231PS.BCST (SI)(DI*2), Z15, Z5
+	VFMADD231PS.BCST (R10), Z15, Z6
+	VFMADD231PS.BCST (R10)(DI*1), Z15, Z7
+	VFMADD231PS.BCST (R10)(DI*2), Z15, Z8
+	VFMADD231PS.BCST (R11), Z15, Z9
+	VFMADD231PS.BCST (R11)(DI*1), Z15, Z10
+	VFMADD231PS.BCST (R11)(DI*2), Z15, Z11
+	VFMADD231PS.BCST (R12), Z15, Z12
+	VFMADD231PS.BCST (R12)(DI*1), Z15, Z13
+	VFMADD231PS.BCST (R12)(DI*2), Z15, Z14
+	ADDQ             $0x00000080, BX
+	ADDQ             $0x00000004, CX
+	ADDQ             $0x00000004, SI
+	ADDQ             $0x00000004, R10
+	ADDQ             $0x00000004, R11
+	ADDQ             $0x00000004, R12
+	DECQ             DX
+	JNE              n15one
+
+n15store:
+	// t = alpha*acc, transposed into rows of C; c = t + beta*c (beta == ±0: c is not read).
+	VBROADCASTSS alpha+64(FP), Z15
+	VPXORD       Z16, Z16, Z16
+	VMULPS       Z15, Z0, Z0
+	VMULPS       Z15, Z1, Z1
+	VMULPS       Z15, Z2, Z2
+	VMULPS       Z15, Z3, Z3
+	VMULPS       Z15, Z4, Z4
+	VMULPS       Z15, Z5, Z5
+	VMULPS       Z15, Z6, Z6
+	VMULPS       Z15, Z7, Z7
+	VMULPS       Z15, Z8, Z8
+	VMULPS       Z15, Z9, Z9
+	VMULPS       Z15, Z10, Z10
+	VMULPS       Z15, Z11, Z11
+	VMULPS       Z15, Z12, Z12
+	VMULPS       Z15, Z13, Z13
+	VMULPS       Z15, Z14, Z14
+	VUNPCKLPS    Z1, Z0, Z15
+	VUNPCKHPS    Z1, Z0, Z0
+	VUNPCKLPS    Z3, Z2, Z1
+	VUNPCKHPS    Z3, Z2, Z2
+	VUNPCKLPS    Z5, Z4, Z3
+	VUNPCKHPS    Z5, Z4, Z4
+	VUNPCKLPS    Z7, Z6, Z5
+	VUNPCKHPS    Z7, Z6, Z6
+	VUNPCKLPS    Z9, Z8, Z7
+	VUNPCKHPS    Z9, Z8, Z8
+	VUNPCKLPS    Z11, Z10, Z9
+	VUNPCKHPS    Z11, Z10, Z10
+	VUNPCKLPS    Z13, Z12, Z11
+	VUNPCKHPS    Z13, Z12, Z12
+	VUNPCKLPS    Z16, Z14, Z13
+	VUNPCKHPS    Z16, Z14, Z14
+	VSHUFPS      $0x44, Z1, Z15, Z16
+	VSHUFPS      $0xee, Z1, Z15, Z1
+	VSHUFPS      $0x44, Z2, Z0, Z15
+	VSHUFPS      $0xee, Z2, Z0, Z0
+	VSHUFPS      $0x44, Z5, Z3, Z2
+	VSHUFPS      $0xee, Z5, Z3, Z3
+	VSHUFPS      $0x44, Z6, Z4, Z5
+	VSHUFPS      $0xee, Z6, Z4, Z4
+	VSHUFPS      $0x44, Z9, Z7, Z6
+	VSHUFPS      $0xee, Z9, Z7, Z7
+	VSHUFPS      $0x44, Z10, Z8, Z9
+	VSHUFPS      $0xee, Z10, Z8, Z8
+	VSHUFPS      $0x44, Z13, Z11, Z10
+	VSHUFPS      $0xee, Z13, Z11, Z11
+	VSHUFPS      $0x44, Z14, Z12, Z13
+	VSHUFPS      $0xee, Z14, Z12, Z12
+	VSHUFF32X4   $0x44, Z2, Z16, Z14
+	VSHUFF32X4   $0xee, Z2, Z16, Z2
+	VSHUFF32X4   $0x44, Z10, Z6, Z16
+	VSHUFF32X4   $0xee, Z10, Z6, Z6
+	VSHUFF32X4   $0x88, Z16, Z14, Z10
+	VSHUFF32X4   $0xdd, Z16, Z14, Z14
+	VSHUFF32X4   $0x88, Z6, Z2, Z16
+	VSHUFF32X4   $0xdd, Z6, Z2, Z2
+	VSHUFF32X4   $0x44, Z3, Z1, Z6
+	VSHUFF32X4   $0xee, Z3, Z1, Z1
+	VSHUFF32X4   $0x44, Z11, Z7, Z3
+	VSHUFF32X4   $0xee, Z11, Z7, Z7
+	VSHUFF32X4   $0x88, Z3, Z6, Z11
+	VSHUFF32X4   $0xdd, Z3, Z6, Z3
+	VSHUFF32X4   $0x88, Z7, Z1, Z6
+	VSHUFF32X4   $0xdd, Z7, Z1, Z1
+	VSHUFF32X4   $0x44, Z5, Z15, Z7
+	VSHUFF32X4   $0xee, Z5, Z15, Z5
+	VSHUFF32X4   $0x44, Z13, Z9, Z15
+	VSHUFF32X4   $0xee, Z13, Z9, Z9
+	VSHUFF32X4   $0x88, Z15, Z7, Z13
+	VSHUFF32X4   $0xdd, Z15, Z7, Z7
+	VSHUFF32X4   $0x88, Z9, Z5, Z15
+	VSHUFF32X4   $0xdd, Z9, Z5, Z5
+	VSHUFF32X4   $0x44, Z4, Z0, Z9
+	VSHUFF32X4   $0xee, Z4, Z0, Z0
+	VSHUFF32X4   $0x44, Z12, Z8, Z4
+	VSHUFF32X4   $0xee, Z12, Z8, Z8
+	VSHUFF32X4   $0x88, Z4, Z9, Z12
+	VSHUFF32X4   $0xdd, Z4, Z9, Z4
+	VSHUFF32X4   $0x88, Z8, Z0, Z9
+	VSHUFF32X4   $0xdd, Z8, Z0, Z0
+	MOVL         $0x00007fff, CX
+	KMOVW        CX, K2
+	MOVL         beta+68(FP), CX
+	SHLL         $0x01, CX
+	JEQ          n15beta0
+	VBROADCASTSS beta+68(FP), Z8
+	MOVQ         R8, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z10
+	VMOVUPS      Z10, K2, (CX)
+	CMPQ         AX, $0x00000001
+	JLE          n15done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z11
+	VMOVUPS      Z11, K2, (CX)
+	CMPQ         AX, $0x00000002
+	JLE          n15done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z13
+	VMOVUPS      Z13, K2, (CX)
+	CMPQ         AX, $0x00000003
+	JLE          n15done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z12
+	VMOVUPS      Z12, K2, (CX)
+	CMPQ         AX, $0x00000004
+	JLE          n15done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z14
+	VMOVUPS      Z14, K2, (CX)
+	CMPQ         AX, $0x00000005
+	JLE          n15done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z3
+	VMOVUPS      Z3, K2, (CX)
+	CMPQ         AX, $0x00000006
+	JLE          n15done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z7
+	VMOVUPS      Z7, K2, (CX)
+	CMPQ         AX, $0x00000007
+	JLE          n15done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z4
+	VMOVUPS      Z4, K2, (CX)
+	CMPQ         AX, $0x00000008
+	JLE          n15done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z16
+	VMOVUPS      Z16, K2, (CX)
+	CMPQ         AX, $0x00000009
+	JLE          n15done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z6
+	VMOVUPS      Z6, K2, (CX)
+	CMPQ         AX, $0x0000000a
+	JLE          n15done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z15
+	VMOVUPS      Z15, K2, (CX)
+	CMPQ         AX, $0x0000000b
+	JLE          n15done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z9
+	VMOVUPS      Z9, K2, (CX)
+	CMPQ         AX, $0x0000000c
+	JLE          n15done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z2
+	VMOVUPS      Z2, K2, (CX)
+	CMPQ         AX, $0x0000000d
+	JLE          n15done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z1
+	VMOVUPS      Z1, K2, (CX)
+	CMPQ         AX, $0x0000000e
+	JLE          n15done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z5
+	VMOVUPS      Z5, K2, (CX)
+	CMPQ         AX, $0x0000000f
+	JLE          n15done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z0
+	VMOVUPS      Z0, K2, (CX)
+	JMP          n15done
+
+n15beta0:
+	VMOVUPS Z10, K2, (R8)
+	CMPQ    AX, $0x00000001
+	JLE     n15done
+	ADDQ    R9, R8
+	VMOVUPS Z11, K2, (R8)
+	CMPQ    AX, $0x00000002
+	JLE     n15done
+	ADDQ    R9, R8
+	VMOVUPS Z13, K2, (R8)
+	CMPQ    AX, $0x00000003
+	JLE     n15done
+	ADDQ    R9, R8
+	VMOVUPS Z12, K2, (R8)
+	CMPQ    AX, $0x00000004
+	JLE     n15done
+	ADDQ    R9, R8
+	VMOVUPS Z14, K2, (R8)
+	CMPQ    AX, $0x00000005
+	JLE     n15done
+	ADDQ    R9, R8
+	VMOVUPS Z3, K2, (R8)
+	CMPQ    AX, $0x00000006
+	JLE     n15done
+	ADDQ    R9, R8
+	VMOVUPS Z7, K2, (R8)
+	CMPQ    AX, $0x00000007
+	JLE     n15done
+	ADDQ    R9, R8
+	VMOVUPS Z4, K2, (R8)
+	CMPQ    AX, $0x00000008
+	JLE     n15done
+	ADDQ    R9, R8
+	VMOVUPS Z16, K2, (R8)
+	CMPQ    AX, $0x00000009
+	JLE     n15done
+	ADDQ    R9, R8
+	VMOVUPS Z6, K2, (R8)
+	CMPQ    AX, $0x0000000a
+	JLE     n15done
+	ADDQ    R9, R8
+	VMOVUPS Z15, K2, (R8)
+	CMPQ    AX, $0x0000000b
+	JLE     n15done
+	ADDQ    R9, R8
+	VMOVUPS Z9, K2, (R8)
+	CMPQ    AX, $0x0000000c
+	JLE     n15done
+	ADDQ    R9, R8
+	VMOVUPS Z2, K2, (R8)
+	CMPQ    AX, $0x0000000d
+	JLE     n15done
+	ADDQ    R9, R8
+	VMOVUPS Z1, K2, (R8)
+	CMPQ    AX, $0x0000000e
+	JLE     n15done
+	ADDQ    R9, R8
+	VMOVUPS Z5, K2, (R8)
+	CMPQ    AX, $0x0000000f
+	JLE     n15done
+	ADDQ    R9, R8
+	VMOVUPS Z0, K2, (R8)
+
+n15done:
+	VZEROUPPER
+	RET
+
+n16:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	MOVQ   SI, CX
+	LEAQ   (CX)(DI*2), SI
+	ADDQ   DI, SI
+	LEAQ   (SI)(DI*2), R10
+	ADDQ   DI, R10
+	LEAQ   (R10)(DI*2), R11
+	ADDQ   DI, R11
+	LEAQ   (R11)(DI*2), R12
+	ADDQ   DI, R12
+	LEAQ   (R12)(DI*2), R13
+	ADDQ   DI, R13
+	CMPQ   DX, $0x00000004
+	JLT    n16tail
+
+n16loop:
+	VMOVUPS          (BX), Z16
+	VFMADD231PS.BCST (CX), Z16, Z0
+	VFMADD231PS.BCST (CX)(DI*1), Z16, Z1
+	VFMADD231PS.BCST (CX)(DI*2), Z16, Z2
+	VFMADD231PS.BCST (SI), Z16, Z3
+	VFMADD231PS.BCST (SI)(DI*1), Z16, Z4
+	VFMADD231PS.BCST (SI)(DI*2), Z16, Z5
+	VFMADD231PS.BCST (R10), Z16, Z6
+	VFMADD231PS.BCST (R10)(DI*1), Z16, Z7
+	VFMADD231PS.BCST (R10)(DI*2), Z16, Z8
+	VFMADD231PS.BCST (R11), Z16, Z9
+	VFMADD231PS.BCST (R11)(DI*1), Z16, Z10
+	VFMADD231PS.BCST (R11)(DI*2), Z16, Z11
+	VFMADD231PS.BCST (R12), Z16, Z12
+	VFMADD231PS.BCST (R12)(DI*1), Z16, Z13
+	VFMADD231PS.BCST (R12)(DI*2), Z16, Z14
+	VFMADD231PS.BCST (R13), Z16, Z15
+	VMOVUPS          128(BX), Z16
+	VFMADD231PS.BCST 4(CX), Z16, Z0
+	VFMADD231PS.BCST 4(CX)(DI*1), Z16, Z1
+	VFMADD231PS.BCST 4(CX)(DI*2), Z16, Z2
+	VFMADD231PS.BCST 4(SI), Z16, Z3
+	VFMADD231PS.BCST 4(SI)(DI*1), Z16, Z4
+	VFMADD231PS.BCST 4(SI)(DI*2), Z16, Z5
+	VFMADD231PS.BCST 4(R10), Z16, Z6
+	VFMADD231PS.BCST 4(R10)(DI*1), Z16, Z7
+	VFMADD231PS.BCST 4(R10)(DI*2), Z16, Z8
+	VFMADD231PS.BCST 4(R11), Z16, Z9
+	VFMADD231PS.BCST 4(R11)(DI*1), Z16, Z10
+	VFMADD231PS.BCST 4(R11)(DI*2), Z16, Z11
+	VFMADD231PS.BCST 4(R12), Z16, Z12
+	VFMADD231PS.BCST 4(R12)(DI*1), Z16, Z13
+	VFMADD231PS.BCST 4(R12)(DI*2), Z16, Z14
+	VFMADD231PS.BCST 4(R13), Z16, Z15
+	VMOVUPS          256(BX), Z16
+	VFMADD231PS.BCST 8(CX), Z16, Z0
+	VFMADD231PS.BCST 8(CX)(DI*1), Z16, Z1
+	VFMADD231PS.BCST 8(CX)(DI*2), Z16, Z2
+	VFMADD231PS.BCST 8(SI), Z16, Z3
+	VFMADD231PS.BCST 8(SI)(DI*1), Z16, Z4
+	VFMADD231PS.BCST 8(SI)(DI*2), Z16, Z5
+	VFMADD231PS.BCST 8(R10), Z16, Z6
+	VFMADD231PS.BCST 8(R10)(DI*1), Z16, Z7
+	VFMADD231PS.BCST 8(R10)(DI*2), Z16, Z8
+	VFMADD231PS.BCST 8(R11), Z16, Z9
+	VFMADD231PS.BCST 8(R11)(DI*1), Z16, Z10
+	VFMADD231PS.BCST 8(R11)(DI*2), Z16, Z11
+	VFMADD231PS.BCST 8(R12), Z16, Z12
+	VFMADD231PS.BCST 8(R12)(DI*1), Z16, Z13
+	VFMADD231PS.BCST 8(R12)(DI*2), Z16, Z14
+	VFMADD231PS.BCST 8(R13), Z16, Z15
+	VMOVUPS          384(BX), Z16
+	VFMADD231PS.BCST 12(CX), Z16, Z0
+	VFMADD231PS.BCST 12(CX)(DI*1), Z16, Z1
+	VFMADD231PS.BCST 12(CX)(DI*2), Z16, Z2
+	VFMADD231PS.BCST 12(SI), Z16, Z3
+	VFMADD231PS.BCST 12(SI)(DI*1), Z16, Z4
+	VFMADD231PS.BCST 12(SI)(DI*2), Z16, Z5
+	VFMADD231PS.BCST 12(R10), Z16, Z6
+	VFMADD231PS.BCST 12(R10)(DI*1), Z16, Z7
+	VFMADD231PS.BCST 12(R10)(DI*2), Z16, Z8
+	VFMADD231PS.BCST 12(R11), Z16, Z9
+	VFMADD231PS.BCST 12(R11)(DI*1), Z16, Z10
+	VFMADD231PS.BCST 12(R11)(DI*2), Z16, Z11
+	VFMADD231PS.BCST 12(R12), Z16, Z12
+	VFMADD231PS.BCST 12(R12)(DI*1), Z16, Z13
+	VFMADD231PS.BCST 12(R12)(DI*2), Z16, Z14
+	VFMADD231PS.BCST 12(R13), Z16, Z15
+	ADDQ             $0x00000200, BX
+	ADDQ             $0x00000010, CX
+	ADDQ             $0x00000010, SI
+	ADDQ             $0x00000010, R10
+	ADDQ             $0x00000010, R11
+	ADDQ             $0x00000010, R12
+	ADDQ             $0x00000010, R13
+	SUBQ             $0x00000004, DX
+	CMPQ             DX, $0x00000004
+	JGE              n16loop
+
+n16tail:
+	TESTQ DX, DX
+	JEQ   n16store
+
+n16one:
+	VMOVUPS          (BX), Z16
+	VFMADD231PS.BCST (CX), Z16, Z0
+	VFMADD231PS.BCST (CX)(DI*1), Z16, Z1
+	VFMADD231PS.BCST (CX)(DI*2), Z16, Z2
+	VFMADD231PS.BCST (SI), Z16, Z3
+	VFMADD231PS.BCST (SI)(DI*1), Z16, Z4
+	VFMADD231PS.BCST (SI)(DI*2), Z16, Z5
+	VFMADD231PS.BCST (R10), Z16, Z6
+	VFMADD231PS.BCST (R10)(DI*1), Z16, Z7
+	VFMADD231PS.BCST (R10)(DI*2), Z16, Z8
+	VFMADD231PS.BCST (R11), Z16, Z9
+	VFMADD231PS.BCST (R11)(DI*1), Z16, Z10
+	VFMADD231PS.BCST (R11)(DI*2), Z16, Z11
+	VFMADD231PS.BCST (R12), Z16, Z12
+	VFMADD231PS.BCST (R12)(DI*1), Z16, Z13
+	VFMADD231PS.BCST (R12)(DI*2), Z16, Z14
+	VFMADD231PS.BCST (R13), Z16, Z15
+	ADDQ             $0x00000080, BX
+	ADDQ             $0x00000004, CX
+	ADDQ             $0x00000004, SI
+	ADDQ             $0x00000004, R10
+	ADDQ             $0x00000004, R11
+	ADDQ             $0x00000004, R12
+	ADDQ             $0x00000004, R13
+	DECQ             DX
+	JNE              n16one
+
+n16store:
+	// t = alpha*acc, transposed into rows of C; c = t + beta*c (beta == ±0: c is not read).
+	VBROADCASTSS alpha+64(FP), Z16
+	VPXORD       Z17, Z17, Z17
+	VMULPS       Z16, Z0, Z0
+	VMULPS       Z16, Z1, Z1
+	VMULPS       Z16, Z2, Z2
+	VMULPS       Z16, Z3, Z3
+	VMULPS       Z16, Z4, Z4
+	VMULPS       Z16, Z5, Z5
+	VMULPS       Z16, Z6, Z6
+	VMULPS       Z16, Z7, Z7
+	VMULPS       Z16, Z8, Z8
+	VMULPS       Z16, Z9, Z9
+	VMULPS       Z16, Z10, Z10
+	VMULPS       Z16, Z11, Z11
+	VMULPS       Z16, Z12, Z12
+	VMULPS       Z16, Z13, Z13
+	VMULPS       Z16, Z14, Z14
+	VMULPS       Z16, Z15, Z15
+	VUNPCKLPS    Z1, Z0, Z16
+	VUNPCKHPS    Z1, Z0, Z0
+	VUNPCKLPS    Z3, Z2, Z1
+	VUNPCKHPS    Z3, Z2, Z2
+	VUNPCKLPS    Z5, Z4, Z3
+	VUNPCKHPS    Z5, Z4, Z4
+	VUNPCKLPS    Z7, Z6, Z5
+	VUNPCKHPS    Z7, Z6, Z6
+	VUNPCKLPS    Z9, Z8, Z7
+	VUNPCKHPS    Z9, Z8, Z8
+	VUNPCKLPS    Z11, Z10, Z9
+	VUNPCKHPS    Z11, Z10, Z10
+	VUNPCKLPS    Z13, Z12, Z11
+	VUNPCKHPS    Z13, Z12, Z12
+	VUNPCKLPS    Z15, Z14, Z13
+	VUNPCKHPS    Z15, Z14, Z14
+	VSHUFPS      $0x44, Z1, Z16, Z15
+	VSHUFPS      $0xee, Z1, Z16, Z1
+	VSHUFPS      $0x44, Z2, Z0, Z16
+	VSHUFPS      $0xee, Z2, Z0, Z0
+	VSHUFPS      $0x44, Z5, Z3, Z2
+	VSHUFPS      $0xee, Z5, Z3, Z3
+	VSHUFPS      $0x44, Z6, Z4, Z5
+	VSHUFPS      $0xee, Z6, Z4, Z4
+	VSHUFPS      $0x44, Z9, Z7, Z6
+	VSHUFPS      $0xee, Z9, Z7, Z7
+	VSHUFPS      $0x44, Z10, Z8, Z9
+	VSHUFPS      $0xee, Z10, Z8, Z8
+	VSHUFPS      $0x44, Z13, Z11, Z10
+	VSHUFPS      $0xee, Z13, Z11, Z11
+	VSHUFPS      $0x44, Z14, Z12, Z13
+	VSHUFPS      $0xee, Z14, Z12, Z12
+	VSHUFF32X4   $0x44, Z2, Z15, Z14
+	VSHUFF32X4   $0xee, Z2, Z15, Z2
+	VSHUFF32X4   $0x44, Z10, Z6, Z15
+	VSHUFF32X4   $0xee, Z10, Z6, Z6
+	VSHUFF32X4   $0x88, Z15, Z14, Z10
+	VSHUFF32X4   $0xdd, Z15, Z14, Z14
+	VSHUFF32X4   $0x88, Z6, Z2, Z15
+	VSHUFF32X4   $0xdd, Z6, Z2, Z2
+	VSHUFF32X4   $0x44, Z3, Z1, Z6
+	VSHUFF32X4   $0xee, Z3, Z1, Z1
+	VSHUFF32X4   $0x44, Z11, Z7, Z3
+	VSHUFF32X4   $0xee, Z11, Z7, Z7
+	VSHUFF32X4   $0x88, Z3, Z6, Z11
+	VSHUFF32X4   $0xdd, Z3, Z6, Z3
+	VSHUFF32X4   $0x88, Z7, Z1, Z6
+	VSHUFF32X4   $0xdd, Z7, Z1, Z1
+	VSHUFF32X4   $0x44, Z5, Z16, Z7
+	VSHUFF32X4   $0xee, Z5, Z16, Z5
+	VSHUFF32X4   $0x44, Z13, Z9, Z16
+	VSHUFF32X4   $0xee, Z13, Z9, Z9
+	VSHUFF32X4   $0x88, Z16, Z7, Z13
+	VSHUFF32X4   $0xdd, Z16, Z7, Z7
+	VSHUFF32X4   $0x88, Z9, Z5, Z16
+	VSHUFF32X4   $0xdd, Z9, Z5, Z5
+	VSHUFF32X4   $0x44, Z4, Z0, Z9
+	VSHUFF32X4   $0xee, Z4, Z0, Z0
+	VSHUFF32X4   $0x44, Z12, Z8, Z4
+	VSHUFF32X4   $0xee, Z12, Z8, Z8
+	VSHUFF32X4   $0x88, Z4, Z9, Z12
+	VSHUFF32X4   $0xdd, Z4, Z9, Z4
+	VSHUFF32X4   $0x88, Z8, Z0, Z9
+	VSHUFF32X4   $0xdd, Z8, Z0, Z0
+	MOVL         $0x0000ffff, CX
+	KMOVW        CX, K2
+	MOVL         beta+68(FP), CX
+	SHLL         $0x01, CX
+	JEQ          n16beta0
+	VBROADCASTSS beta+68(FP), Z8
+	MOVQ         R8, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z10
+	VMOVUPS      Z10, K2, (CX)
+	CMPQ         AX, $0x00000001
+	JLE          n16done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z11
+	VMOVUPS      Z11, K2, (CX)
+	CMPQ         AX, $0x00000002
+	JLE          n16done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z13
+	VMOVUPS      Z13, K2, (CX)
+	CMPQ         AX, $0x00000003
+	JLE          n16done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z12
+	VMOVUPS      Z12, K2, (CX)
+	CMPQ         AX, $0x00000004
+	JLE          n16done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z14
+	VMOVUPS      Z14, K2, (CX)
+	CMPQ         AX, $0x00000005
+	JLE          n16done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z3
+	VMOVUPS      Z3, K2, (CX)
+	CMPQ         AX, $0x00000006
+	JLE          n16done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z7
+	VMOVUPS      Z7, K2, (CX)
+	CMPQ         AX, $0x00000007
+	JLE          n16done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z4
+	VMOVUPS      Z4, K2, (CX)
+	CMPQ         AX, $0x00000008
+	JLE          n16done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z15
+	VMOVUPS      Z15, K2, (CX)
+	CMPQ         AX, $0x00000009
+	JLE          n16done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z6
+	VMOVUPS      Z6, K2, (CX)
+	CMPQ         AX, $0x0000000a
+	JLE          n16done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z16
+	VMOVUPS      Z16, K2, (CX)
+	CMPQ         AX, $0x0000000b
+	JLE          n16done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z9
+	VMOVUPS      Z9, K2, (CX)
+	CMPQ         AX, $0x0000000c
+	JLE          n16done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z2
+	VMOVUPS      Z2, K2, (CX)
+	CMPQ         AX, $0x0000000d
+	JLE          n16done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z1
+	VMOVUPS      Z1, K2, (CX)
+	CMPQ         AX, $0x0000000e
+	JLE          n16done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z5
+	VMOVUPS      Z5, K2, (CX)
+	CMPQ         AX, $0x0000000f
+	JLE          n16done
+	ADDQ         R9, CX
+	VMOVUPS.Z    (CX), K2, Z17
+	VFMADD231PS  Z17, Z8, Z0
+	VMOVUPS      Z0, K2, (CX)
+	JMP          n16done
+
+n16beta0:
+	VMOVUPS Z10, K2, (R8)
+	CMPQ    AX, $0x00000001
+	JLE     n16done
+	ADDQ    R9, R8
+	VMOVUPS Z11, K2, (R8)
+	CMPQ    AX, $0x00000002
+	JLE     n16done
+	ADDQ    R9, R8
+	VMOVUPS Z13, K2, (R8)
+	CMPQ    AX, $0x00000003
+	JLE     n16done
+	ADDQ    R9, R8
+	VMOVUPS Z12, K2, (R8)
+	CMPQ    AX, $0x00000004
+	JLE     n16done
+	ADDQ    R9, R8
+	VMOVUPS Z14, K2, (R8)
+	CMPQ    AX, $0x00000005
+	JLE     n16done
+	ADDQ    R9, R8
+	VMOVUPS Z3, K2, (R8)
+	CMPQ    AX, $0x00000006
+	JLE     n16done
+	ADDQ    R9, R8
+	VMOVUPS Z7, K2, (R8)
+	CMPQ    AX, $0x00000007
+	JLE     n16done
+	ADDQ    R9, R8
+	VMOVUPS Z4, K2, (R8)
+	CMPQ    AX, $0x00000008
+	JLE     n16done
+	ADDQ    R9, R8
+	VMOVUPS Z15, K2, (R8)
+	CMPQ    AX, $0x00000009
+	JLE     n16done
+	ADDQ    R9, R8
+	VMOVUPS Z6, K2, (R8)
+	CMPQ    AX, $0x0000000a
+	JLE     n16done
+	ADDQ    R9, R8
+	VMOVUPS Z16, K2, (R8)
+	CMPQ    AX, $0x0000000b
+	JLE     n16done
+	ADDQ    R9, R8
+	VMOVUPS Z9, K2, (R8)
+	CMPQ    AX, $0x0000000c
+	JLE     n16done
+	ADDQ    R9, R8
+	VMOVUPS Z2, K2, (R8)
+	CMPQ    AX, $0x0000000d
+	JLE     n16done
+	ADDQ    R9, R8
+	VMOVUPS Z1, K2, (R8)
+	CMPQ    AX, $0x0000000e
+	JLE     n16done
+	ADDQ    R9, R8
+	VMOVUPS Z5, K2, (R8)
+	CMPQ    AX, $0x0000000f
+	JLE     n16done
+	ADDQ    R9, R8
+	VMOVUPS Z0, K2, (R8)
+
+n16done:
+	VZEROUPPER
+	RET

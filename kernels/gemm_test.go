@@ -240,7 +240,8 @@ func TestGemmGuardPages(t *testing.T) {
 			alloc := func(n int) []float32 { return guardedFloats(t, n, atStart) }
 			for _, tA := range ops {
 				for _, tB := range ops {
-					for _, s := range [][3]int{{1, 1, 1}, {im.mr + 1, im.nr + 1, 3}, {2*im.mr + 3, 2*im.nr + 3, 2*packWidth + 3}, {7, 5, 300}} {
+					for _, s := range [][3]int{{1, 1, 1}, {im.mr + 1, im.nr + 1, 3}, {2*im.mr + 3, 2*im.nr + 3, 2*packWidth + 3}, {7, 5, 300},
+						{17, 10, 64}, {33, narrowWidth, im.kc}, {16, 3, 5}} {
 						// No sentinels past the end: the matrix itself ends at the page.
 						gc := gemmCase{tA: tA, tB: tB, m: s[0], n: s[1], k: s[2], alpha: 1, beta: 1}
 						o := gc.operandsFlush(rng, alloc)
@@ -469,6 +470,51 @@ func TestGemmDirectBBitIdentical(t *testing.T) {
 				}
 				requireSameBits(t, want, c, msg)
 			}
+		}
+	})
+}
+
+// TestGemmNarrowBitIdentical: products at most narrowWidth columns wide
+// with op(B) = Bᵀ, which paths with a narrow kernel compute along the rows
+// of C, equal the tile kernels' results bit for bit (every m across the
+// 16- and 32-row blocks, every n, k to the block size, both op(A), the
+// scalars, C wider than n), and leave C's other columns alone.
+func TestGemmNarrowBitIdentical(t *testing.T) {
+	forEachImpl(t, func(t *testing.T, name string) {
+		im := lookup(name)
+		rng := rand.New(rand.NewPCG(15, 16))
+		checked := 0
+		for _, m := range []int{1, 2, 15, 16, 17, 31, 32, 33, 49, 100} {
+			for n := 1; n <= narrowWidth; n++ {
+				k := []int{1, 3, 4, 5, 64, im.kc}[(m+n)%6]
+				for _, tA := range ops {
+					for _, sc := range [][2]float32{{1, 0}, {-0.75, 1.5}, {0.5, 1}} {
+						gc := gemmCase{tA: tA, tB: Trans, m: m, n: n, k: k, alpha: sc[0], beta: sc[1], padC: 2, padA: 1, padB: 3}
+						o := gc.operands(rng, plainAlloc)
+						if sc[1] == 0 {
+							for i := range o.c {
+								o.c[i] = float32(math.NaN()) // beta = 0: C is not read
+							}
+						}
+						g := &gemmArgs{tA: tA, m: m, n: n, k: k, alpha: gc.alpha, beta: gc.beta, a: o.a, lda: o.lda,
+							b: operandB{op: Trans, data: o.b, ld: o.ldb}}
+						want := append([]float32(nil), o.c...)
+						g.c = outC{data: want, ld: o.ldc}
+						w := getWorkspace()
+						w.gemm(im, g, 0, m, 0, n) // the tile kernels
+						putWorkspace(w)
+						got := append([]float32(nil), o.c...)
+						Gemm(tA, Trans, m, n, k, gc.alpha, o.a, o.lda, o.b, o.ldb, gc.beta, got, o.ldc)
+						requireSameBits(t, want, got, fmt.Sprintf("%v narrow=%v", gc, g.narrow(im)))
+						if g.narrow(im) {
+							checked++
+						}
+					}
+				}
+			}
+		}
+		if im.narrow != nil && checked == 0 {
+			t.Fatal("no product took the narrow kernel")
 		}
 	})
 }

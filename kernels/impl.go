@@ -30,6 +30,9 @@ type microKernel func(mr, k int, a, b *float32, ldb int, c *float32, ldc int, al
 // reads and writes no column of c past them.
 type edgeKernel func(mr, nc, k int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)
 
+// narrowKernel is gemmNarrowAVX512's signature.
+type narrowKernel func(rows, n, k int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)
+
 // An impl is the set of kernels for one instruction set.
 type impl struct {
 	name   string
@@ -47,6 +50,10 @@ type impl struct {
 	// gemmEdgeAVX512); nil: the driver computes a whole tile aside and
 	// merges those columns.
 	edge edgeKernel
+	// narrow computes up to 16 rows of a product at most 16 columns wide
+	// with op(B) = Bᵀ, vectorised along the rows (see gemmNarrowAVX512);
+	// nil: such products take the tile kernels.
+	narrow narrowKernel
 	// peak runs iters iterations of independent FMA chains, peakFlops each;
 	// nil where there is no assembly.
 	peak      func(iters int)

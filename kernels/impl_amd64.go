@@ -42,7 +42,8 @@ var avx2Impl = &impl{
 var avx512Impl = &impl{
 	name: "avx512", mr: avx512MR, nr: avx512NR, kernel: gemmKernelAVX512,
 	mc: (96 + avx512MR - 1) / avx512MR * avx512MR, kc: 256, nc: 4096,
-	packBT: packBTAVX512, packAN: packANAVX512, packAT: packATAVX512, edge: gemmEdgeAVX512,
+	packBT: packBTAVX512, packAN: packANAVX512, packAT: packATAVX512,
+	edge: gemmEdgeAVX512, narrow: gemmNarrowAVX512,
 	peak: peakAVX512, peakFlops: peakFlopsAVX512,
 	elem: avx512Elem,
 }

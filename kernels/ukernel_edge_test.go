@@ -111,3 +111,49 @@ func TestEdgeKernelGuardPages(t *testing.T) {
 		})
 	}
 }
+
+// TestNarrowKernelBounds: the narrow kernel (impl.narrow) touches nothing
+// for rows or n outside 1..narrowWidth, and with k = 0 sets C = beta·C on
+// exactly rows × n elements (C read flush against a guard page where the
+// OS has them).
+func TestNarrowKernelBounds(t *testing.T) {
+	for _, im := range impls {
+		if im.narrow == nil {
+			continue
+		}
+		t.Run(im.name, func(t *testing.T) {
+			a := make([]float32, 4*packWidth)
+			b := make([]float32, 64)
+			for _, s := range [][2]int{{0, 5}, {17, 5}, {5, 0}, {5, 17}, {-1, 3}} {
+				c := make([]float32, 32*32)
+				for i := range c {
+					c[i] = sentinel
+				}
+				im.narrow(s[0], s[1], 4, &a[0], &b[0], 16, &c[0], 32, 1, 1)
+				for i, v := range c {
+					if math.Float32bits(v) != math.Float32bits(sentinel) {
+						t.Fatalf("rows=%d n=%d: c[%d] written", s[0], s[1], i)
+					}
+				}
+			}
+			for _, rn := range [][2]int{{1, 1}, {16, 16}, {7, 10}} {
+				rows, n := rn[0], rn[1]
+				ldc := n + 3
+				c := guardedFloats(t, (rows-1)*ldc+n, false)
+				for i := range c {
+					c[i] = float32(i)
+				}
+				im.narrow(rows, n, 0, &a[0], &b[0], 16, &c[0], ldc, 1, 0.5)
+				for i, v := range c {
+					want := float32(i)
+					if i%ldc < n {
+						want *= 0.5
+					}
+					if v != want {
+						t.Fatalf("rows=%d n=%d k=0: c[%d] = %g, want %g", rows, n, i, v, want)
+					}
+				}
+			}
+		})
+	}
+}

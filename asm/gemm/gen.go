@@ -134,6 +134,7 @@ func generate(cfg config, asm, stubs, params io.Writer) error {
 		if s.vecBytes == 64 {
 			g.edgeKernel(s, tbl)
 			g.packAT(s, tbl)
+			g.narrowKernel(s)
 		}
 	}
 	f, err := g.Result()
