@@ -400,24 +400,36 @@ func (w *workspace) gemm(im *impl, g *gemmArgs, i0, i1, j0, j1 int) {
 	}
 }
 
-// narrowWidth is the widest product the narrow kernels take.
+// narrowWidth is the widest block of columns a narrow kernel computes.
 const narrowWidth = 16
 
-// narrow reports whether the product takes the path's narrow kernel: at
-// most narrowWidth columns, op(B) = Bᵀ read in place, k in one block (so
-// every element is the same FMA chain as on the tile kernels, bit for
-// bit), C row-major with row offsets that fit the scatters' int32 indices.
-// Measured on Zen 4 (avx512, one thread), m×10×64 NT, against the tile
-// kernels: m = 16 1.65×, 64 1.5–1.75×, 100 1.3–1.4×, 1000 1.45×.
+// narrowMaxRows is the most rows of a product wider than narrowWidth that
+// takes the narrow kernel (see narrow): beyond it, the rows past a multiple
+// of 16 (whose blocks cost a whole 16-row block) and the B traffic outweigh
+// packing B once.
+const narrowMaxRows = 64
+
+// narrow reports whether the product takes the path's narrow kernel:
+// op(B) = Bᵀ read in place, C row-major, and either at most narrowWidth
+// columns (where the tile kernels waste lanes) or few rows (where packing
+// B costs more than reading it as broadcasts). Every element is the same
+// FMA chain per kc block as on the tile kernels, so the results are the
+// same bit for bit. Measured on Zen 4 (avx512, one thread), against the
+// tile kernels: m×10×64 NT m = 16 1.65×, 64 1.5–1.75×, 100 1.3–1.4×,
+// 1000 1.45×; 16×128×784 NT 1.28×, 16×64×128 1.26×, 32×64×128 1.15×,
+// 64×64×128 1.07×, 64×128×784 1.03×; 100×64×128 0.93× (hence
+// narrowMaxRows).
 func (g *gemmArgs) narrow(im *impl) bool {
-	return im.narrow != nil && g.n <= narrowWidth && g.k <= im.kc &&
-		g.b.op == Trans && g.b.packed == nil && g.b.packedT == nil && g.a8 == nil &&
-		g.c.panelStride == 0 && (narrowWidth-1)*g.c.ld < 1<<31
+	if im.narrow == nil || g.b.op != Trans || g.b.packed != nil || g.b.packedT != nil ||
+		g.a8 != nil || g.c.panelStride != 0 {
+		return false
+	}
+	return g.n <= narrowWidth || g.m <= narrowMaxRows
 }
 
 // narrowGemm computes the product with the narrow kernel: op(A) packed
-// transposed 32 rows at a time (packWidth-wide rows, as a B panel), then
-// two calls of 16 rows each.
+// transposed 32 rows by kc at a time (packWidth-wide rows, as a B panel),
+// then blocks of 16 rows by narrowWidth columns, B read in place.
 func (w *workspace) narrowGemm(im *impl, g *gemmArgs) {
 	// The packing op for op(A)ᵀ panels: op(A) = A is stored by rows, so it
 	// is transposed; op(A) = Aᵀ is a straight copy.
@@ -427,11 +439,20 @@ func (w *workspace) narrowGemm(im *impl, g *gemmArgs) {
 	}
 	for i0 := 0; i0 < g.m; i0 += packWidth {
 		rows := min(packWidth, g.m-i0)
-		d := w.a[:g.k*packWidth]
-		packPanel(im, d, op, g.a, g.lda, 0, g.k, i0, rows)
-		for h := 0; h < rows; h += narrowWidth {
-			im.narrow(min(narrowWidth, rows-h), g.n, g.k, &d[h], &g.b.data[0], g.b.ld,
-				&g.c.data[(i0+h)*g.c.ld], g.c.ld, g.alpha, g.beta)
+		for pc := 0; pc < g.k; pc += im.kc {
+			kc := min(im.kc, g.k-pc)
+			beta := g.beta
+			if pc > 0 {
+				beta = 1
+			}
+			d := w.a[:kc*packWidth]
+			packPanel(im, d, op, g.a, g.lda, pc, kc, i0, rows)
+			for j0 := 0; j0 < g.n; j0 += narrowWidth {
+				for h := 0; h < rows; h += narrowWidth {
+					im.narrow(min(narrowWidth, rows-h), min(narrowWidth, g.n-j0), kc, &d[h],
+						&g.b.data[j0*g.b.ld+pc], g.b.ld, &g.c.data[(i0+h)*g.c.ld+j0], g.c.ld, g.alpha, beta)
+				}
+			}
 		}
 	}
 }

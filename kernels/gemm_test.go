@@ -474,19 +474,23 @@ func TestGemmDirectBBitIdentical(t *testing.T) {
 	})
 }
 
-// TestGemmNarrowBitIdentical: products at most narrowWidth columns wide
-// with op(B) = Bᵀ, which paths with a narrow kernel compute along the rows
-// of C, equal the tile kernels' results bit for bit (every m across the
-// 16- and 32-row blocks, every n, k to the block size, both op(A), the
-// scalars, C wider than n), and leave C's other columns alone.
+// TestGemmNarrowBitIdentical: products with op(B) = Bᵀ that paths with a
+// narrow kernel compute along the rows of C (narrow, or few rows) equal the
+// tile kernels' results bit for bit (m across the 16- and 32-row blocks and
+// narrowMaxRows, n across the 16-column groups, k across kc blocks, both
+// op(A), the scalars, C wider than n), and leave C's other columns alone.
 func TestGemmNarrowBitIdentical(t *testing.T) {
 	forEachImpl(t, func(t *testing.T, name string) {
 		im := lookup(name)
 		rng := rand.New(rand.NewPCG(15, 16))
 		checked := 0
-		for _, m := range []int{1, 2, 15, 16, 17, 31, 32, 33, 49, 100} {
-			for n := 1; n <= narrowWidth; n++ {
-				k := []int{1, 3, 4, 5, 64, im.kc}[(m+n)%6]
+		ns := []int{17, 31, 32, 33, 64, 70}
+		for n := 1; n <= narrowWidth; n++ {
+			ns = append(ns, n)
+		}
+		for _, m := range []int{1, 2, 15, 16, 17, 31, 32, 33, 49, 64, 65, 100} {
+			for _, n := range ns {
+				k := []int{1, 3, 4, 5, 64, im.kc, im.kc + 5, 2*im.kc + 3}[(m+n)%8]
 				for _, tA := range ops {
 					for _, sc := range [][2]float32{{1, 0}, {-0.75, 1.5}, {0.5, 1}} {
 						gc := gemmCase{tA: tA, tB: Trans, m: m, n: n, k: k, alpha: sc[0], beta: sc[1], padC: 2, padA: 1, padB: 3}
