@@ -424,8 +424,16 @@ func (g *gemmArgs) narrow(im *impl) bool {
 		g.a8 != nil || g.c.panelStride != 0 {
 		return false
 	}
+	// B is read once per 16 rows: keep it to what the caches hold.
+	if g.n*g.k > narrowMaxB {
+		return false
+	}
 	return g.n <= narrowWidth || g.m <= narrowMaxRows
 }
+
+// narrowMaxB is the most elements of B (n×k) the narrow kernel reads in
+// place, 1 MiB: the size of L2 on the CPUs it was measured on.
+const narrowMaxB = 1 << 18
 
 // narrowGemm computes the product with the narrow kernel: op(A) packed
 // transposed 32 rows by kc at a time (packWidth-wide rows, as a B panel),
