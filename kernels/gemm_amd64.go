@@ -110,9 +110,9 @@ func packATAVX512(dst *float32, src *float32, ld int, kc int, rows int)
 //
 //	for i < rows, j < n:
 //	  acc = Σ_{p<k} a[p*32+i] * b[j*ldb+p]   (FMA, in p order)
-//	  c[i*ldc+j] = alpha*acc + beta*c[i*ldc+j]  (beta == 0: c is not read)
+//	  c[i*ldc+j] = alpha*acc + beta*c[i*ldc+j]  (beta == ±0: c is not read)
 //
-// 1 ≤ rows ≤ 16 and 1 ≤ n ≤ 16 (any other: nothing is touched), k ≥ 0,
+// 1 ≤ rows ≤ 16 and 1 ≤ n ≤ 16 (any other: nothing is touched), k ≥ 0.
 // It reads 16 floats of each of the k rows of a (packed
 // 32 floats apart), the first k floats of rows j < n of b, and only
 // columns j < n of rows i < rows of c.

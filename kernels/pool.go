@@ -129,20 +129,24 @@ func (p *pool) dispatch(parts int, fill func(s int, t *task)) {
 			}
 		}
 	}
+	// Collect the workers even if the caller's own stripe panics, so that
+	// none is left holding a task.
+	defer func() {
+		for _, w := range p.workers[:parts-1] {
+			w.await(done, 0)
+			w.t = task{} // drop the references to the operands
+			w.state.Store(idle)
+		}
+	}()
 	var own task
 	fill(0, &own)
 	if own.e.op != elemNone {
 		own.run(nil)
-	} else {
-		ws := getWorkspace()
-		own.run(ws)
-		putWorkspace(ws)
+		return
 	}
-	for _, w := range p.workers[:parts-1] {
-		w.await(done, 0)
-		w.t = task{} // drop the references to the operands
-		w.state.Store(idle)
-	}
+	ws := getWorkspace()
+	own.run(ws)
+	putWorkspace(ws)
 }
 
 // loop runs the stripes posted to w: it polls while stripes come often and
