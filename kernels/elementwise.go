@@ -3,7 +3,6 @@ package kernels
 import (
 	"fmt"
 	"math"
-	"runtime"
 )
 
 // This file holds the element-wise layer kernels of the network: the API with
@@ -420,11 +419,9 @@ const minElemsPerThread = 1 << 15
 func (e *elemTask) start() {
 	im := active.Load()
 	n := len(e.p)
-	if n >= 2*minElemsPerThread {
-		if parts := min(Threads(), n/minElemsPerThread, runtime.GOMAXPROCS(0)); parts > 1 {
-			workers.runElem(im, e, parts)
-			return
-		}
+	if parts := parallelism(n / minElemsPerThread); parts > 1 {
+		workers.runElem(im, e, parts)
+		return
 	}
 	e.run(im, 0, n)
 }

@@ -193,6 +193,17 @@ func SetThreads(n int) (restore func()) {
 
 var threads atomic.Int32
 
+// parallelism is how many goroutines work worth units threads' minimum
+// share is split across: at most Threads(), and at most GOMAXPROCS (more
+// goroutines than Ps would poll for Ps; see pool).
+func parallelism(units int) int {
+	t := min(Threads(), units)
+	if t > 1 {
+		t = min(t, runtime.GOMAXPROCS(0))
+	}
+	return max(t, 1)
+}
+
 // minFlopsPerThread keeps small products on one goroutine, where waking
 // another costs more than it saves.
 const minFlopsPerThread = 1 << 20
@@ -212,12 +223,10 @@ func (g *gemmArgs) split(im *impl) (parts int, byCols bool) {
 		// Spares small products Threads (GOMAXPROCS takes a lock).
 		return 1, false
 	}
-	t := min(Threads(), int(flops/minFlopsPerThread))
+	t := parallelism(int(flops / minFlopsPerThread))
 	if t <= 1 {
 		return 1, false
 	}
-	// More goroutines than Ps would poll for Ps (see pool).
-	t = min(t, runtime.GOMAXPROCS(0))
 	colPanels := (g.n + packWidth - 1) / packWidth
 	rowPanels := (g.m + im.mr - 1) / im.mr
 	// Column stripes when A is small and the column panels go round

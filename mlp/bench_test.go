@@ -54,6 +54,23 @@ func timeSteps(b *testing.B, path string, n *Network, x, labels []uint8) {
 	reportPeak(b, path, gemmFlops(len(labels))*float64(b.N)/b.Elapsed().Seconds()/1e9)
 }
 
+// timeStepsOf times training steps of the paper's network with optimizer
+// opt ("sgd" or "adam") on one random batch of bsz images.
+func timeStepsOf(b *testing.B, path string, bsz int, opt string) {
+	var o Optimizer = NewSGD(kernels.SGD{LR: 0.001})
+	if opt == "adam" {
+		o = NewAdam(kernels.DefaultAdam())
+	}
+	n := paperNet(b, bsz, o)
+	rng := rand.New(rand.NewPCG(1, 2))
+	x := make([]uint8, bsz*784)
+	for i := range x {
+		x[i] = uint8(rng.IntN(256))
+	}
+	_, labels := randomBatch(rng, bsz, 1, 10)
+	timeSteps(b, path, n, x, labels)
+}
+
 // BenchmarkTrainStep: one training step of the paper's network, single
 // thread, per batch size, optimizer and path.
 func BenchmarkTrainStep(b *testing.B) {
@@ -64,18 +81,7 @@ func BenchmarkTrainStep(b *testing.B) {
 				for _, name := range kernels.Available() {
 					b.Run(name, func(b *testing.B) {
 						defer must(kernels.Use(name))()
-						var o Optimizer = NewSGD(kernels.SGD{LR: 0.001})
-						if opt == "adam" {
-							o = NewAdam(kernels.DefaultAdam())
-						}
-						n := paperNet(b, bsz, o)
-						rng := rand.New(rand.NewPCG(1, 2))
-						x := make([]uint8, bsz*784)
-						for i := range x {
-							x[i] = uint8(rng.IntN(256))
-						}
-						_, labels := randomBatch(rng, bsz, 1, 10)
-						timeSteps(b, name, n, x, labels)
+						timeStepsOf(b, name, bsz, opt)
 					})
 				}
 			})
@@ -94,18 +100,7 @@ func BenchmarkTrainStepThreads(b *testing.B) {
 			for _, th := range []int{1, 2} {
 				b.Run(fmt.Sprintf("b=%d/%s/threads=%d", bsz, opt, th), func(b *testing.B) {
 					defer kernels.SetThreads(th)()
-					var o Optimizer = NewSGD(kernels.SGD{LR: 0.001})
-					if opt == "adam" {
-						o = NewAdam(kernels.DefaultAdam())
-					}
-					n := paperNet(b, bsz, o)
-					rng := rand.New(rand.NewPCG(1, 2))
-					x := make([]uint8, bsz*784)
-					for i := range x {
-						x[i] = uint8(rng.IntN(256))
-					}
-					_, labels := randomBatch(rng, bsz, 1, 10)
-					timeSteps(b, name, n, x, labels)
+					timeStepsOf(b, name, bsz, opt)
 				})
 			}
 		}
