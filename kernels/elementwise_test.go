@@ -997,12 +997,11 @@ func TestElementwiseAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector allocates")
 	}
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(2, runtime.GOMAXPROCS(0))))
 	forEachImpl(t, func(t *testing.T, _ string) {
 		for _, th := range []int{1, 2} {
 			restore := SetThreads(th)
 			for _, c := range elemCalls() {
-				if a := testing.AllocsPerRun(10, c.f); a != 0 {
+				if a := allocsPerRun(10, c.f); a != 0 {
 					t.Errorf("%s threads=%d allocates %v times per call", c.name, th, a)
 				}
 			}

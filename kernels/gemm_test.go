@@ -388,7 +388,7 @@ func TestGemmAllocs(t *testing.T) {
 			pb := NewPackedB(k, n)
 			for _, th := range []int{1, 2} {
 				restore := SetThreads(th)
-				allocs := testing.AllocsPerRun(20, func() {
+				allocs := allocsPerRun(20, func() {
 					Gemm(NoTrans, Trans, m, n, k, 1, a, k, b, k, 0, c, n)
 					GemmPacked(NoTrans, m, 1, a, k, pb, 0, c, n)
 				})

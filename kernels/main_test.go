@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"testing"
 )
 
@@ -38,4 +39,20 @@ func forEachImplB(b *testing.B, f func(b *testing.B)) {
 			f(b)
 		})
 	}
+}
+
+// allocsPerRun is testing.AllocsPerRun without its GOMAXPROCS(1), under
+// which no product or update is ever split across goroutines: the heap
+// allocations per call of f (all goroutines counted) over runs calls after
+// a warm one, with GOMAXPROCS at least 2.
+func allocsPerRun(runs int, f func()) float64 {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(2, runtime.GOMAXPROCS(0))))
+	f()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range runs {
+		f()
+	}
+	runtime.ReadMemStats(&after)
+	return float64((after.Mallocs - before.Mallocs) / uint64(runs))
 }

@@ -90,27 +90,30 @@ func (t *task) run(ws *workspace) {
 
 // run computes the product in parts stripes of C: columns (byCols) or rows.
 func (p *pool) run(im *impl, g *gemmArgs, parts int, byCols bool) {
-	p.dispatch(parts, func(s int, t *task) {
-		*t = task{im: im, g: *g, j1: g.n, i1: g.m}
+	p.dispatch(parts, func(s int) task {
+		t := task{im: im, g: *g, j1: g.n, i1: g.m}
 		if byCols {
 			t.j0, t.j1 = stripe(s, parts, g.n, packWidth)
 		} else {
 			t.i0, t.i1 = stripe(s, parts, g.m, im.mr)
 		}
+		return t
 	})
 }
 
 // runElem runs the element-wise update e in parts stripes of whole vectors.
 func (p *pool) runElem(im *impl, e *elemTask, parts int) {
-	p.dispatch(parts, func(s int, t *task) {
+	p.dispatch(parts, func(s int) task {
 		lo, hi := stripe(s, parts, len(e.p), 16)
-		*t = task{im: im, i0: lo, i1: hi, e: *e}
+		return task{im: im, i0: lo, i1: hi, e: *e}
 	})
 }
 
-// dispatch posts stripes 1..parts-1, as fill sets them, to workers, runs
-// stripe 0 itself, and returns when all are done.
-func (p *pool) dispatch(parts int, fill func(s int, t *task)) {
+// dispatch posts stripes 1..parts-1, as fill returns them, to workers,
+// runs stripe 0 itself, and returns when all are done. (fill returns the
+// task rather than filling one through a pointer: the caller's own task
+// would then escape to the heap on every call.)
+func (p *pool) dispatch(parts int, fill func(s int) task) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for len(p.workers) < parts-1 {
@@ -120,7 +123,7 @@ func (p *pool) dispatch(parts int, fill func(s int, t *task)) {
 	}
 	for s := 1; s < parts; s++ {
 		w := p.workers[s-1]
-		fill(s, &w.t)
+		w.t = fill(s)
 		w.state.Store(posted)
 		if w.parked.Load() {
 			select {
@@ -138,8 +141,7 @@ func (p *pool) dispatch(parts int, fill func(s int, t *task)) {
 			w.state.Store(idle)
 		}
 	}()
-	var own task
-	fill(0, &own)
+	own := fill(0)
 	if own.e.op != elemNone {
 		own.run(nil)
 		return

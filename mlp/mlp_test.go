@@ -213,7 +213,6 @@ func TestNoAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector allocates")
 	}
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(2, runtime.GOMAXPROCS(0))))
 	forEachImpl(t, func(t *testing.T) {
 		for _, opt := range []Optimizer{NewSGD(kernels.SGD{LR: 0.01}), NewAdam(kernels.DefaultAdam())} {
 			n, err := New(Config{Sizes: []int{784, 128, 64, 10}, Dropout: 0.02, Seed: 3, MaxBatch: 100, EvalBatch: 500})
@@ -231,9 +230,9 @@ func TestNoAllocs(t *testing.T) {
 			// kernels' worker pool.
 			for _, th := range []int{1, 2} {
 				restore := kernels.SetThreads(th)
-				require.Zero(t, testing.AllocsPerRun(10, func() { n.TrainStep(x[:16*784], labels[:16]) }), "TrainStep threads=%d", th)
-				require.Zero(t, testing.AllocsPerRun(10, func() { n.TrainStepBytes(xb, labels) }), "TrainStepBytes threads=%d", th)
-				require.Zero(t, testing.AllocsPerRun(3, func() { n.Evaluate(ex, el) }), "Evaluate threads=%d", th)
+				require.Zero(t, allocsPerRun(10, func() { n.TrainStep(x[:16*784], labels[:16]) }), "TrainStep threads=%d", th)
+				require.Zero(t, allocsPerRun(10, func() { n.TrainStepBytes(xb, labels) }), "TrainStepBytes threads=%d", th)
+				require.Zero(t, allocsPerRun(3, func() { n.Evaluate(ex, el) }), "Evaluate threads=%d", th)
 				restore()
 			}
 		}
@@ -403,4 +402,20 @@ func requireBits(t *testing.T, want, got []float32) {
 			t.Fatalf("element %d: %g, want %g", i, got[i], want[i])
 		}
 	}
+}
+
+// allocsPerRun is testing.AllocsPerRun without its GOMAXPROCS(1), under
+// which no product or update is ever split across goroutines: the heap
+// allocations per call of f (all goroutines counted) over runs calls after
+// a warm one, with GOMAXPROCS at least 2.
+func allocsPerRun(runs int, f func()) float64 {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(2, runtime.GOMAXPROCS(0))))
+	f()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range runs {
+		f()
+	}
+	runtime.ReadMemStats(&after)
+	return float64((after.Mallocs - before.Mallocs) / uint64(runs))
 }
